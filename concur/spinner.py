@@ -1,0 +1,62 @@
+"""The spinner shared by the thread and the process models, and the slow work it keeps company.
+
+A frame is a carriage return, one of the characters ``\\|/-`` and the message; when told to stop
+the spinner overwrites its line with blanks. ``spin`` only needs ``done.wait(timeout)``, which a
+``threading.Event`` and a ``multiprocessing`` Event both have.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from typing import Iterator, Protocol, TextIO
+
+from concur import check
+
+FRAMES = '\\|/-'
+MESSAGE = 'thinking!'
+INTERVAL = 0.1
+SECONDS = 3.0
+ANSWER = 42
+
+
+class Waitable(Protocol):
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def statuses(msg: str) -> Iterator[str]:
+    """Yield the spinner's frames for ``msg`` forever: ``\\r\\ msg``, ``\\r| msg``, ..."""
+    for char in itertools.cycle(FRAMES):
+        yield f'\r{char} {msg}'
+
+
+def blanks(status: str) -> str:
+    """The text that erases ``status`` and leaves the cursor at the start of the line."""
+    return '\r' + ' ' * len(status) + '\r'
+
+
+def show(out: TextIO, text: str) -> None:
+    out.write(text)
+    out.flush()  # without it the frames sit in a buffer and appear all at once, or never
+
+
+def spin(msg: str, done: Waitable, interval: float = INTERVAL, out: TextIO | None = None) -> None:
+    """Show a frame every ``interval`` seconds until ``done`` is set, then blank the line."""
+    out = sys.stdout if out is None else out
+    for status in statuses(msg):
+        show(out, status)
+        if done.wait(interval):  # returns True as soon as done is set: the stop is prompt
+            break
+    show(out, blanks(status))
+
+
+def slow(seconds: float = SECONDS) -> int:
+    """Stand for slow work: sleep, then give the answer."""
+    time.sleep(check.positive_number('seconds', seconds))
+    return ANSWER
+
+
+def checked(msg: str, interval: float) -> tuple[str, float]:
+    """Validate the arguments every supervisor takes."""
+    return check.text('msg', msg), check.positive_number('interval', interval)

@@ -1,0 +1,32 @@
+"""The spinner in a child process: the parent works while the child spins.
+
+The child is started with the start method asked for (``fork``, ``spawn``, ``forkserver``) or the
+platform's default. Its frames go to its own standard output, which it inherits from the parent,
+unless ``out`` is given: then ``out`` must be picklable, since under ``spawn`` the child receives a
+copy of its arguments.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from typing import Callable, TextIO
+
+from concur.spinner import INTERVAL, MESSAGE, checked, slow, spin
+
+
+def supervisor(work: Callable[[], int] = slow, msg: str = MESSAGE,
+               interval: float = INTERVAL, out: TextIO | None = None,
+               start_method: str | None = None) -> int:
+    """Run ``work`` in this process while a spinner process shows frames; return its result."""
+    msg, interval = checked(msg, interval)
+    ctx = multiprocessing.get_context(start_method)
+    done = ctx.Event()
+    spinner = ctx.Process(target=spin, args=(msg, done, interval, out), name='spinner')
+    print(f'spinner object: {spinner}', file=sys.stdout if out is None else out)
+    spinner.start()
+    try:
+        return work()
+    finally:
+        done.set()
+        spinner.join()

@@ -1,0 +1,25 @@
+"""The spinner in a thread: the main thread works while a second thread spins."""
+
+from __future__ import annotations
+
+import sys
+from threading import Event, Thread
+from typing import Callable, TextIO
+
+from concur.spinner import INTERVAL, MESSAGE, checked, slow, spin
+
+
+def supervisor(work: Callable[[], int] = slow, msg: str = MESSAGE,
+               interval: float = INTERVAL, out: TextIO | None = None) -> int:
+    """Run ``work`` in this thread while a spinner thread shows frames; return its result."""
+    msg, interval = checked(msg, interval)
+    out = sys.stdout if out is None else out
+    done = Event()
+    spinner = Thread(target=spin, args=(msg, done, interval, out), name='spinner')
+    print(f'spinner object: {spinner}', file=out)
+    spinner.start()
+    try:
+        return work()
+    finally:
+        done.set()
+        spinner.join()

@@ -1,0 +1,114 @@
+"""The spec's pytest plugin: the guards every test runs under, and what a run tells its reader.
+
+- Every test must leave no thread and no child process behind (``no_leaks``).
+- Tests marked ``cpu`` measure CPU time or speed; under pytest-xdist they all run on one worker,
+  one after another, so that they never compete with each other for the cores.
+- ``table.add(...)`` records what a test measured; the end of the run prints one table of it,
+  also under pytest-xdist (the rows travel with the test reports).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import threading
+from typing import Any
+
+import psutil
+import pytest
+
+from concur import machine
+
+# How long a thread or a process that a test has told to stop may take to be gone; past it,
+# the test failed to clean up. Short enough to fail fast, long enough for a loaded machine.
+LEAK_GRACE = 3.0
+TABLE = 'concur'
+COLUMNS = ('model', 'work', 'frames', 'wall s', 'cores', 'speedup', 'note')
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f'concur: {machine.describe()}'
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker('cpu'):
+            item.add_marker(pytest.mark.xdist_group('cpu'))
+
+
+def _multiprocessing_helper(proc: psutil.Process) -> bool:
+    """The resource tracker and the forkserver live as long as the run: they are not leaks."""
+    try:
+        cmdline = ' '.join(proc.cmdline())
+    except psutil.Error:
+        return False
+    return 'multiprocessing.resource_tracker' in cmdline or 'multiprocessing.forkserver' in cmdline
+
+
+def _children() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if not _multiprocessing_helper(p)]
+
+
+@pytest.fixture(autouse=True)
+def no_leaks():
+    """Fail a test that leaves a thread or a child process running; stop what it left."""
+    threads_before = set(threading.enumerate())
+    children_before = {p.pid for p in _children()}
+    yield
+    new_threads = [t for t in threading.enumerate() if t not in threads_before]
+    for thread in new_threads:
+        thread.join(LEAK_GRACE)
+    left_threads = [t.name for t in new_threads if t.is_alive()]
+    new_children = [p for p in _children() if p.pid not in children_before]
+    _, alive = psutil.wait_procs(new_children, timeout=LEAK_GRACE)  # also reaps zombies
+    for proc in alive:
+        proc.kill()
+    psutil.wait_procs(alive, timeout=LEAK_GRACE)
+    multiprocessing.active_children()  # lets multiprocessing forget the processes just reaped
+    if left_threads or alive:
+        pytest.fail(f'the test left behind threads {left_threads} and child processes '
+                    f'{[p.pid for p in alive]}: every unit a test starts must be stopped and joined',
+                    pytrace=False)
+
+
+class Table:
+    """Rows of what a test measured, for the table at the end of the run."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self._request = request
+
+    def add(self, model: str, work: str, **measured: Any) -> None:
+        """Record one row: the model, the work, and named numbers (frames, wall s, cores, ...)."""
+        item = self._request.node
+        row = {'model': model, 'work': work, 'test': item.originalname,
+               'order': item.session.items.index(item)}
+        for key, value in measured.items():
+            row[key.replace('_', ' ')] = value
+        item.user_properties.append((TABLE, row))
+
+
+@pytest.fixture
+def table(request: pytest.FixtureRequest) -> Table:
+    return Table(request)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return '-' if math.isnan(value) else f'{value:.2f}'
+    return '-' if value is None else str(value)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    rows = [value for reports in terminalreporter.stats.values() for report in reports
+            if getattr(report, 'when', None) == 'call'
+            for name, value in getattr(report, 'user_properties', ()) if name == TABLE]
+    if not rows:
+        return
+    rows.sort(key=lambda row: row['order'])
+    header = [*COLUMNS, 'test']
+    lines = [[_cell(row.get(column)) for column in header] for row in rows]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *lines)]
+    terminalreporter.section('what this machine showed')
+    terminalreporter.write_line(machine.describe())
+    for cells in [header, *lines]:
+        terminalreporter.write_line('  '.join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
