@@ -14,11 +14,16 @@ def positive_number(name: str, value: object) -> float:
     return float(value)
 
 
-def positive_int(name: str, value: object) -> int:
-    """Return ``value`` if it is an int of at least 1, else raise."""
+def integer(name: str, value: object) -> int:
+    """Return ``value`` if it is an int (and not a bool), else raise."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f'{name} must be an int, got {value!r} ({type(value).__name__})')
-    if value < 1:
+    return value
+
+
+def positive_int(name: str, value: object) -> int:
+    """Return ``value`` if it is an int of at least 1, else raise."""
+    if integer(name, value) < 1:
         raise ValueError(f'{name} must be at least 1, got {value!r}')
     return value
 
