@@ -6,6 +6,8 @@ at the claim in the test, and says what was expected, what was measured, and wha
 
 from __future__ import annotations
 
+from concur.framelog import Written
+
 # A unit that has been told to stop and is not gone after this many seconds has hung; the
 # claims themselves are about tenths of a second.
 JOIN_TIMEOUT = 5.0
@@ -26,3 +28,16 @@ def assert_at_least(measured: float, low: float, *, what: str, meaning: str) -> 
 def assert_at_most(measured: float, high: float, *, what: str, meaning: str) -> None:
     __tracebackhide__ = True
     assert measured <= high, f'expected {what} of at most {high:.3g}, measured {measured:.3g}: {meaning}'
+
+
+def assert_spun_at_full_rate(frames: list[Written], ended: float, interval: float, who: str) -> None:
+    """About one frame per interval, from the spinner's first frame until the work ``ended``."""
+    __tracebackhide__ = True
+    assert frames, f'{who} wrote no frame at all while the work ran'
+    span = ended - frames[0].time
+    expected = span / interval + 1  # a frame at once, then one per interval until the stop
+    # A wait overshoots its timeout by a millisecond or two here, more on a loaded machine, so the
+    # count may fall short of the ideal; 20 % covers that and still fails a spinner that stalls.
+    assert_between(len(frames), 0.8 * expected - 1, expected + 1,
+                   what=f'frames from {who} ({span:.2f} s / {interval} s + 1)',
+                   meaning='the spinner should wake once per interval for as long as the work runs')
