@@ -5,6 +5,7 @@
   one after another, so that they never compete with each other for the cores.
 - ``table.add(...)`` records what a test measured; the end of the run prints one table of it,
   also under pytest-xdist (the rows travel with the test reports).
+- ``calibrated_prime`` is CPU-bound work sized for this machine, timed once per run (per worker).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import psutil
 import pytest
 
-from concur import machine
+from concur import machine, primes
 
 # How long a thread or a process that a test has told to stop may take to be gone; past it,
 # the test failed to clean up. Short enough to fail fast, long enough for a loaded machine.
@@ -71,6 +72,12 @@ def no_leaks():
                     pytrace=False)
 
 
+@pytest.fixture(params=multiprocessing.get_all_start_methods())
+def start_method(request: pytest.FixtureRequest) -> str:
+    """Each way this platform offers to start a child process (fork, spawn, forkserver)."""
+    return request.param
+
+
 class Table:
     """Rows of what a test measured, for the table at the end of the run."""
 
@@ -90,6 +97,16 @@ class Table:
 @pytest.fixture
 def table(request: pytest.FixtureRequest) -> Table:
     return Table(request)
+
+
+# How long the CPU-bound work of a test takes: is_prime on a prime sized for this machine.
+PRIME_SECONDS = 0.3
+
+
+@pytest.fixture(scope='session')
+def calibrated_prime() -> int:
+    """A prime whose ``is_prime`` check takes about PRIME_SECONDS here, found by timing it now."""
+    return primes.calibrated_prime(PRIME_SECONDS)
 
 
 def _cell(value: Any) -> str:

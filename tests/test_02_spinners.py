@@ -36,7 +36,7 @@ class Run(NamedTuple):
     writes: list[Written]
 
 
-def supervise(model: str, out: FrameLog | None, work_seconds: float = WORK) -> tuple[int, float, float]:
+def supervise(model: str, out: FrameLog | None, start_method: str | None = None) -> tuple[int, float, float]:
     """Run the model's supervisor around slow(); return the answer and when the work ran."""
     times: list[float] = []
 
@@ -48,26 +48,26 @@ def supervise(model: str, out: FrameLog | None, work_seconds: float = WORK) -> t
             times.append(time.perf_counter())
 
     if model == 'thread':
-        answer = spinner_thread.supervisor(lambda: timed(functools.partial(spinner.slow, work_seconds)),
+        answer = spinner_thread.supervisor(lambda: timed(functools.partial(spinner.slow, WORK)),
                                            interval=INTERVAL, out=out)
     elif model == 'process':
-        answer = spinner_proc.supervisor(lambda: timed(functools.partial(spinner.slow, work_seconds)),
-                                         interval=INTERVAL, out=out)
+        answer = spinner_proc.supervisor(lambda: timed(functools.partial(spinner.slow, WORK)),
+                                         interval=INTERVAL, out=out, start_method=start_method)
     else:
         async def work() -> int:
             times.append(time.perf_counter())
             try:
-                return await spinner_async.slow(work_seconds)
+                return await spinner_async.slow(WORK)
             finally:
                 times.append(time.perf_counter())
         answer = asyncio.run(spinner_async.supervisor(work, interval=INTERVAL, out=out))
     return answer, times[0], times[1]
 
 
-def run(model: str) -> Run:
+def run(model: str, start_method: str | None = None) -> Run:
     """Run a supervisor with its spinner writing to a FrameLog (a process's through a pipe)."""
-    log = FrameLog(multiprocessing.SimpleQueue() if model == 'process' else None)
-    answer, started, ended = supervise(model, log)
+    log = FrameLog(multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None)
+    answer, started, ended = supervise(model, log, start_method)
     return Run(answer, started, ended, log.frames(), log.writes())
 
 
@@ -109,6 +109,18 @@ def test_process_spinner_writes_from_another_process(spun):
     pids = {w.pid for w in result.frames}
     assert len(pids) == 1 and os.getpid() not in pids, (
         f'expected every frame from one child process, got PIDs {pids} (parent is {os.getpid()})')
+
+
+def test_process_spinner_spins_the_same_under_every_start_method(start_method, table):
+    """fork copies the parent; spawn and forkserver start a fresh interpreter that imports concur
+    and receives pickled arguments. Either way the child spins on its own, with its own PID."""
+    result = run('process', start_method)
+    assert result.answer == spinner.ANSWER
+    assert os.getpid() not in {w.pid for w in result.frames}, 'a frame came from the parent process'
+    assert_spun_at_full_rate(result.frames, result.ended, INTERVAL, f'the {start_method} process spinner')
+    table.add(model='process', work=f'sleep {WORK} s', frames=len(result.frames),
+              wall_s=result.ended - result.started,
+              note=f'{start_method}: child spinning after {max(0.0, 1000 * (result.frames[0].time - result.started)):.0f} ms')
 
 
 def test_coroutine_spinner_writes_from_the_supervisors_own_thread(spun):
