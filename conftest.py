@@ -1,8 +1,8 @@
 """The spec's pytest plugin: the guards every test runs under, and what a run tells its reader.
 
 - Every test must leave no thread and no child process behind (``no_leaks``).
-- Tests marked ``cpu`` measure CPU time or speed; under pytest-xdist they all run on one worker,
-  one after another, so that they never compete with each other for the cores.
+- Tests marked ``cpu`` measure CPU time or speed; under pytest-xdist they take turns, holding one
+  lock file (``cpu_turn``), so that they never compete with each other for the cores.
 - ``table.add(...)`` records what a test measured; the end of the run prints one table of it,
   also under pytest-xdist (the rows travel with the test reports).
 - ``calibrated_prime`` is CPU-bound work sized for this machine, timed once per run (per worker).
@@ -17,8 +17,9 @@ from typing import Any
 
 import psutil
 import pytest
+from filelock import FileLock
 
-from concur import machine, primes
+from concur import machine, measure, primes
 
 # How long a thread or a process that a test has told to stop may take to be gone; past it,
 # the test failed to clean up. Short enough to fail fast, long enough for a loaded machine.
@@ -31,36 +32,38 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f'concur: {machine.describe()}'
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker('cpu'):
             item.add_marker(pytest.mark.xdist_group('cpu'))
 
 
-def _multiprocessing_helper(proc: psutil.Process) -> bool:
-    """The resource tracker and the forkserver live as long as the run: they are not leaks."""
-    try:
-        cmdline = ' '.join(proc.cmdline())
-    except psutil.Error:
-        return False
-    return 'multiprocessing.resource_tracker' in cmdline or 'multiprocessing.forkserver' in cmdline
+@pytest.fixture(autouse=True)
+def cpu_turn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A test marked ``cpu`` runs holding a lock file that every pytest-xdist worker shares.
 
-
-def _children() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True) if not _multiprocessing_helper(p)]
+    The ``xdist_group`` above should already send such tests to one worker, but pytest 9.2 reads
+    test ids where pytest-xdist 3.8 no longer writes the group, so the lock is what holds.
+    """
+    if request.node.get_closest_marker('cpu') is None:
+        yield
+        return
+    with FileLock(tmp_path_factory.getbasetemp().parent / 'concur-cpu.lock'):
+        yield
 
 
 @pytest.fixture(autouse=True)
 def no_leaks():
     """Fail a test that leaves a thread or a child process running; stop what it left."""
     threads_before = set(threading.enumerate())
-    children_before = {p.pid for p in _children()}
+    children_before = {p.pid for p in measure.children()}
     yield
     new_threads = [t for t in threading.enumerate() if t not in threads_before]
     for thread in new_threads:
         thread.join(LEAK_GRACE)
     left_threads = [t.name for t in new_threads if t.is_alive()]
-    new_children = [p for p in _children() if p.pid not in children_before]
+    new_children = [p for p in measure.children() if p.pid not in children_before]
     _, alive = psutil.wait_procs(new_children, timeout=LEAK_GRACE)  # also reaps zombies
     for proc in alive:
         proc.kill()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import multiprocessing
 import sys
+import time
 from typing import NoReturn, Sequence
 
-from concur import spinner, spinner_async, spinner_proc, spinner_thread
-from concur.check import positive_number
+from concur import checkers, machine, primes, spinner, spinner_async, spinner_proc, spinner_thread
+from concur.check import positive_int, positive_number
 
 
 class Parser(argparse.ArgumentParser):
@@ -26,15 +28,52 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f'expected a number of seconds above 0, got {text!r}') from None
 
 
+def workers(text: str) -> int:
+    try:
+        return positive_int('workers', int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a whole number of workers, at least 1, '
+                                         f'got {text!r}') from None
+
+
 def run_spinner(args: argparse.Namespace) -> int:
-    if args.model == 'thread':
-        result = spinner_thread.supervisor(functools.partial(spinner.slow, args.seconds))
-    elif args.model == 'process':
-        result = spinner_proc.supervisor(functools.partial(spinner.slow, args.seconds))
+    if args.work == 'prime':
+        n = primes.BOOK_PRIME if args.seconds is None else primes.calibrated_prime(args.seconds)
+        print(f'checking whether {n:_} is prime')
+        work = functools.partial(primes.is_prime, n)
+        # The notes' third question: the coroutine calls plain is_prime, so the spinner freezes.
+        async_work = functools.partial(primes.is_prime_blocking, n)
     else:
-        work = functools.partial(spinner_async.slow, args.seconds)
-        result = asyncio.run(spinner_async.supervisor(work))
+        seconds = spinner.SECONDS if args.seconds is None else args.seconds
+        work = functools.partial(spinner.slow, seconds)
+        async_work = functools.partial(spinner_async.slow, seconds)
+    if args.model == 'thread':
+        result = spinner_thread.supervisor(work)
+    elif args.model == 'process':
+        result = spinner_proc.supervisor(work)
+    else:
+        result = asyncio.run(spinner_async.supervisor(async_work))
     print(f'Answer: {result}')
+    return 0
+
+
+def run_primes(args: argparse.Namespace) -> int:
+    numbers = checkers.NUMBERS
+    if args.start_method and args.model not in checkers.PROCESS_CHECKERS:
+        print(f'python -m concur primes: error: --start-method is for '
+              f'{" and ".join(checkers.PROCESS_CHECKERS)}, not {args.model} (see --help)', file=sys.stderr)
+        return 2
+    options = {} if args.model == 'sequential' else {'workers': args.workers}
+    if args.start_method:
+        options['start_method'] = args.start_method
+    how = 'sequentially' if args.model == 'sequential' else f'with {args.model}, {args.workers} workers'
+    print(f'Checking {len(numbers)} numbers {how}:')
+    start = time.perf_counter()
+    checked = 0
+    for n, prime, elapsed in checkers.CHECKERS[args.model](numbers, **options):
+        checked += 1
+        print(f'{n:21_}  {"P" if prime else " "}  {elapsed:9.6f}s', flush=True)
+    print(f'{checked} checks in {time.perf_counter() - start:.2f}s')
     return 0
 
 
@@ -45,11 +84,27 @@ def parser() -> Parser:
                             description='Show a spinner while slow work runs, then print the answer.')
     spin.add_argument('model', choices=['thread', 'process', 'async'],
                       help='where the spinner runs: a thread, a child process, or an asyncio task')
-    spin.add_argument('--work', choices=['sleep'], default='sleep',
-                      help='what the slow work does (default: sleep)')
-    spin.add_argument('--seconds', type=seconds, default=spinner.SECONDS,
-                      help=f'how long the work sleeps (default: {spinner.SECONDS:g})')
+    spin.add_argument('--work', choices=['sleep', 'prime'], default='sleep',
+                      help='what the slow work does: sleep, or check a prime with is_prime, '
+                           'CPU-bound (default: sleep)')
+    spin.add_argument('--seconds', type=seconds, default=None,
+                      help=f'sleep: how long the work sleeps (default: {spinner.SECONDS:g}); '
+                           f'prime: check a prime that takes about this long on this machine, '
+                           f'found by timing is_prime first (default: the book\'s prime '
+                           f'{primes.BOOK_PRIME:_}, a few seconds)')
     spin.set_defaults(run=run_spinner)
+    check_demo = demos.add_parser('primes', help='check the book\'s 20 numbers for primes, with each model',
+                                  description='Check the book\'s 20 numbers for primes and time each check, '
+                                              'as the book\'s sequential.py, threads.py and procs.py do.')
+    check_demo.add_argument('model', choices=list(checkers.CHECKERS),
+                            help='sequential: in this thread; threads, procs: workers fed by queues; '
+                                 'pool: a ProcessPoolExecutor; interpreters (Python 3.14+): subinterpreters')
+    check_demo.add_argument('workers', nargs='?', type=workers, default=machine.usable_cores(),
+                            help=f'how many workers (default: the {machine.usable_cores()} usable cores; '
+                                 f'sequential has none)')
+    check_demo.add_argument('--start-method', choices=multiprocessing.get_all_start_methods(),
+                            help='how procs and pool start their processes (default: the platform\'s)')
+    check_demo.set_defaults(run=run_primes)
     return top
 
 

@@ -1,8 +1,17 @@
-"""The CPU-bound work of the chapter: checking whether a number is prime, the slow way on purpose."""
+"""The CPU-bound work of the chapter: checking whether a number is prime, the slow way on purpose.
+
+``is_prime`` tries every odd divisor up to the square root, so its time grows as ``sqrt(n)``;
+``calibrated_prime`` uses that to find, on the running machine, a prime that takes a chosen time.
+``miller_rabin`` answers the same question in microseconds, to find and vouch for such primes.
+The coroutines put ``is_prime`` inside an event loop: ``is_prime_blocking`` never awaits (the
+notes' third question), ``is_prime_nap`` lets other tasks run every so many divisions (a fix).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from typing import NamedTuple
 
 from concur import check
@@ -44,14 +53,113 @@ BOOK_PRIME = 5_000_111_000_222_021
 def is_prime(n: int) -> bool:
     """Trial division by every odd number up to the square root: pure Python, all CPU."""
     check.integer('n', n)
+    if n < 3 or n % 2 == 0:
+        return n == 2
+    return not _odd_divisor_in(n, 3, math.isqrt(n) + 1)
+
+
+def _odd_divisor_in(n: int, start: int, stop: int) -> bool:
+    """True if an odd number of ``range(start, stop)`` (``start`` odd) divides ``n``."""
+    for i in range(start, stop, 2):
+        if n % i == 0:
+            return True
+    return False
+
+
+# Odd divisors is_prime_nap tries between two naps: a few milliseconds of work on a laptop.
+NAP_EVERY = 50_000
+
+
+async def is_prime_nap(n: int, every: int = NAP_EVERY) -> bool:
+    """``is_prime`` as a coroutine that naps: after each ``every`` divisors it awaits
+    ``asyncio.sleep(0)``, which hands the event loop to the other tasks for a turn."""
+    check.integer('n', n)
+    check.positive_int('every', every)
+    if n < 3 or n % 2 == 0:
+        return n == 2
+    stop = math.isqrt(n) + 1
+    step = 2 * every  # divisors are odd: every divisors span 2 * every integers
+    for start in range(3, stop, step):
+        if _odd_divisor_in(n, start, min(start + step, stop)):
+            return False
+        await asyncio.sleep(0)
+    return True
+
+
+async def is_prime_blocking(n: int) -> bool:
+    """``is_prime`` called inside a coroutine: it never awaits, so the event loop runs nothing
+    else, not even a spinner task, until it returns."""
+    return is_prime(n)
+
+
+# With these witnesses Miller-Rabin is exact for every n below _EXACT_BELOW (Sorenson and
+# Webster, 2015); above it, a number that passes is a strong probable prime.
+_WITNESSES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
+_EXACT_BELOW = 3_317_044_064_679_887_385_961_981
+
+
+def miller_rabin(n: int) -> bool:
+    """The fast primality test: a dozen modular powers instead of sqrt(n) / 2 divisions.
+
+    Exact below 3.3e24 (far above the chapter's numbers); beyond, a strong probable prime.
+    """
+    check.integer('n', n)
     if n < 2:
         return False
-    if n == 2:
-        return True
-    if n % 2 == 0:
-        return False
-    root = math.isqrt(n)
-    for i in range(3, root + 1, 2):
-        if n % i == 0:
-            return False
+    for p in _WITNESSES:
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    for a in _WITNESSES:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False  # a is a witness that n is composite
     return True
+
+
+def next_prime(n: int) -> int:
+    """The smallest prime at least ``n``."""
+    n = max(check.integer('n', n), 2)
+    while not miller_rabin(n):
+        n += 1
+    return n
+
+
+# Calibration times is_prime on primes from CALIBRATION_START up, a hundred times larger each
+# step (ten times the divisions), until one check takes CALIBRATION_SECONDS: long enough for the
+# clock, short enough that calibrating costs well under 0.1 s.
+CALIBRATION_START = 10**8
+CALIBRATION_SECONDS = 0.01
+
+
+def check_seconds(n: int, repeat: int = 3) -> float:
+    """The shortest of ``repeat`` timings of ``is_prime(n)``: the others were slowed by something else."""
+    best = math.inf
+    for _ in range(check.positive_int('repeat', repeat)):
+        start = time.perf_counter()
+        is_prime(n)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def calibrated_prime(seconds: float) -> int:
+    """A prime whose ``is_prime`` check takes about ``seconds`` on this machine, found now.
+
+    ``is_prime`` is timed on a smaller prime, then scaled: ``seconds`` k times longer needs a
+    number k**2 times larger, since the divisions tried grow as the square root of ``n``.
+    """
+    seconds = check.positive_number('seconds', seconds)
+    n = next_prime(CALIBRATION_START)
+    measured = check_seconds(n)
+    while measured < CALIBRATION_SECONDS:
+        n = next_prime(n * 100)
+        measured = check_seconds(n)
+    return next_prime(int(n * (seconds / measured) ** 2))

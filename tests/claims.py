@@ -6,11 +6,21 @@ at the claim in the test, and says what was expected, what was measured, and wha
 
 from __future__ import annotations
 
+from typing import Protocol, Sequence
+
 from concur.framelog import Written
 
 # A unit that has been told to stop and is not gone after this many seconds has hung; the
 # claims themselves are about tenths of a second.
 JOIN_TIMEOUT = 5.0
+
+
+class Joinable(Protocol):
+    """A ``threading.Thread`` or a ``multiprocessing`` process."""
+
+    def start(self) -> None: ...
+    def join(self, timeout: float | None = None) -> None: ...
+    def is_alive(self) -> bool: ...
 
 
 def assert_between(measured: float, low: float, high: float, *, what: str, meaning: str) -> None:
@@ -30,11 +40,30 @@ def assert_at_most(measured: float, high: float, *, what: str, meaning: str) -> 
     assert measured <= high, f'expected {what} of at most {high:.3g}, measured {measured:.3g}: {meaning}'
 
 
-def assert_spun_at_full_rate(frames: list[Written], ended: float, interval: float, who: str) -> None:
-    """About one frame per interval, from the spinner's first frame until the work ``ended``."""
+def finish(unit: Joinable) -> None:
+    """Wait for a started thread or process to end; fail if it hung, or if a process crashed."""
+    __tracebackhide__ = True
+    unit.join(JOIN_TIMEOUT)
+    assert not unit.is_alive(), f'{unit!r} was still running {JOIN_TIMEOUT} s after it was joined'
+    assert getattr(unit, 'exitcode', 0) == 0, f'{unit!r} failed (its traceback is above)'
+
+
+def run_together(units: Sequence[Joinable]) -> None:
+    """Start every unit, then wait for each to end (see ``finish``): they run at the same time."""
+    __tracebackhide__ = True
+    for unit in units:
+        unit.start()
+    for unit in units:
+        finish(unit)
+
+
+def assert_spun_at_full_rate(frames: list[Written], ended: float, interval: float, who: str,
+                             started: float | None = None) -> None:
+    """About one frame per interval, from ``started`` (by default the spinner's first frame) until
+    the work ``ended``."""
     __tracebackhide__ = True
     assert frames, f'{who} wrote no frame at all while the work ran'
-    span = ended - frames[0].time
+    span = ended - (frames[0].time if started is None else started)
     expected = span / interval + 1  # a frame at once, then one per interval until the stop
     # A wait overshoots its timeout by a millisecond or two here, more on a loaded machine, so the
     # count may fall short of the ideal; 20 % covers that and still fails a spinner that stalls.

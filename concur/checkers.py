@@ -1,0 +1,273 @@
+"""The prime checkers: the same numbers checked sequentially, by threads, by processes, by executors.
+
+Each checker yields one ``PrimeResult(n, prime, elapsed)`` per number, in the order the checks end.
+``threads`` and ``procs`` follow the book's design: a job queue holding the numbers and then one
+``0`` per worker, the "poison pill" that tells a worker to stop; a worker that takes its ``0``
+answers on the result queue with a ``PrimeResult`` of ``n == 0``, so the reader can count the
+workers that are done. ``pool`` and ``interpreters`` let ``concurrent.futures`` do the same.
+The workers get the biggest numbers first (``largest_first``), so that they finish together.
+``late_reader`` replays the race the book fixed: see its docstring.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import platform
+import queue
+import threading
+from time import perf_counter
+from typing import Callable, Iterable, Iterator, NamedTuple, Protocol, Sequence
+
+from concur import check, machine
+from concur.primes import PRIME_FIXTURE, is_prime
+
+NUMBERS: tuple[int, ...] = tuple(number.n for number in PRIME_FIXTURE)
+# A worker that has answered with its 0 is gone within milliseconds; past this, it hung.
+JOIN_TIMEOUT = 5.0
+# Subinterpreters, each with its own GIL, run one process's threads in parallel (CPython 3.14+).
+HAS_INTERPRETERS = hasattr(concurrent.futures, 'InterpreterPoolExecutor')
+
+
+class PrimeResult(NamedTuple):
+    n: int
+    prime: bool
+    elapsed: float
+
+
+# What a worker answers when it takes its 0: "I am done".
+DONE = PrimeResult(0, False, 0.0)
+
+
+class Queue(Protocol):
+    """What a worker and a reader need from a queue: ``queue`` and ``multiprocessing`` both have it."""
+
+    def put(self, item: object) -> None: ...
+    def get(self) -> object: ...
+    def empty(self) -> bool: ...
+
+
+class Unit(Protocol):
+    """A ``threading.Thread`` or a ``multiprocessing`` process."""
+
+    def start(self) -> None: ...
+    def join(self, timeout: float | None = None) -> None: ...
+    def is_alive(self) -> bool: ...
+
+
+Collect = Callable[[Queue, Queue, Sequence[Unit]], Iterator[PrimeResult]]
+
+
+def check_prime(n: int) -> PrimeResult:
+    """Check one number, and time the check."""
+    start = perf_counter()
+    prime = is_prime(n)
+    return PrimeResult(n, prime, perf_counter() - start)
+
+
+def largest_first(numbers: Iterable[int]) -> list[int]:
+    """The order in which the workers get the numbers. A check may take up to ``sqrt(n)``
+    divisions, so the long ones are handed out first and the last ones are short: no worker is
+    left checking a big prime alone while the others have finished."""
+    return sorted(numbers, reverse=True)
+
+
+def worker(jobs: Queue, results: Queue) -> None:
+    """Check the numbers taken from ``jobs`` until a 0 comes, then answer ``DONE``."""
+    while n := jobs.get():
+        results.put(check_prime(n))  # type: ignore[arg-type]
+    results.put(DONE)
+
+
+def report(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[PrimeResult]:
+    """The book's result loop: read until every worker has answered ``DONE``, so every result
+    is read, however late a worker delivers it."""
+    done = 0
+    while done < len(units):
+        result: PrimeResult = results.get()  # type: ignore[assignment]
+        if result.n:
+            yield result
+        else:
+            done += 1
+
+
+def report_until_jobs_empty(jobs: Queue, results: Queue, units: Sequence[Unit],
+                            pause: Callable[[], object] = lambda: None) -> Iterator[PrimeResult]:
+    """The book's first result loop, which had a race: it stops once the job queue is empty.
+
+    An empty job queue only says that every job was taken, not that every result was read:
+    results still waiting on the result queue are lost. ``pause`` runs between reading a result
+    and looking at the job queue, where a slow reader loses the race.
+    """
+    while True:
+        result: PrimeResult = results.get()  # type: ignore[assignment]
+        if result.n:
+            yield result
+        pause()
+        if jobs.empty():
+            return
+
+
+def sequential(numbers: Iterable[int] = NUMBERS) -> Iterator[PrimeResult]:
+    """Check the numbers one after another in this thread."""
+    return map(check_prime, _numbers(numbers))
+
+
+def threads(numbers: Iterable[int] = NUMBERS, workers: int | None = None) -> Iterator[PrimeResult]:
+    """Check the numbers in ``workers`` threads (default: the usable cores), fed by queues."""
+    numbers, workers = _numbers(numbers), _workers(workers)
+    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
+    results: queue.SimpleQueue[PrimeResult] = queue.SimpleQueue()
+    units = [threading.Thread(target=worker, args=(jobs, results), name=f'prime-worker-{i}')
+             for i in range(workers)]
+
+    def abandon() -> None:
+        # A thread cannot be killed: take its remaining jobs, and it stops after the current one.
+        while True:
+            try:
+                jobs.get_nowait()
+            except queue.Empty:
+                break
+        for _ in units:
+            jobs.put(0)
+
+    return _run(numbers, jobs, results, units, report, abandon)
+
+
+def procs(numbers: Iterable[int] = NUMBERS, workers: int | None = None,
+          start_method: str | None = None) -> Iterator[PrimeResult]:
+    """Check the numbers in ``workers`` child processes (default: the usable cores), started with
+    ``start_method`` (default: the platform's), fed by ``multiprocessing`` queues."""
+    return _in_processes(_numbers(numbers), _workers(workers), _context(start_method), report)
+
+
+def late_reader(numbers: Iterable[int] = NUMBERS, workers: int | None = None,
+                start_method: str | None = None, *,
+                stop_when_jobs_empty: bool) -> list[PrimeResult]:
+    """``procs`` with a reader that falls behind, to replay the race the book fixed.
+
+    After each result the reader waits until every worker has ended, as a reader slowed down
+    by a busy machine may; only then does it decide whether to go on. With
+    ``stop_when_jobs_empty`` it stops once the job queue is empty, as the book's first
+    ``procs.py`` did, and loses the results still waiting; otherwise it counts one ``DONE`` per
+    worker, as the book's fixed version does, and loses none. Fine for a few hundred numbers:
+    the results wait in a pipe meanwhile.
+    """
+    def collect(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[PrimeResult]:
+        if stop_when_jobs_empty:
+            return report_until_jobs_empty(jobs, results, units, pause=lambda: _join(units))
+        _join(units)  # just as late: every worker has ended before the first result is read
+        return report(jobs, results, units)
+
+    return list(_in_processes(_numbers(numbers), _workers(workers), _context(start_method), collect))
+
+
+def pool(numbers: Iterable[int] = NUMBERS, workers: int | None = None,
+         start_method: str | None = None) -> Iterator[PrimeResult]:
+    """Check the numbers with a ``concurrent.futures.ProcessPoolExecutor`` of ``workers``."""
+    numbers, workers, ctx = _numbers(numbers), _workers(workers), _context(start_method)
+    return _from_executor(lambda: concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx),
+                          numbers)
+
+
+def interpreters(numbers: Iterable[int] = NUMBERS, workers: int | None = None) -> Iterator[PrimeResult]:
+    """Check the numbers with a ``concurrent.futures.InterpreterPoolExecutor`` (CPython 3.14+):
+    threads of this one process, each running its own subinterpreter with its own GIL."""
+    if not HAS_INTERPRETERS:
+        raise RuntimeError(f'interpreters needs concurrent.futures.InterpreterPoolExecutor, new in '
+                           f'Python 3.14; this is Python {platform.python_version()}')
+    numbers, workers = _numbers(numbers), _workers(workers)
+    return _from_executor(lambda: concurrent.futures.InterpreterPoolExecutor(workers), numbers)
+
+
+# The checkers by name, as the command line offers them.
+CHECKERS: dict[str, Callable[..., Iterator[PrimeResult]]] = {
+    'sequential': sequential, 'threads': threads, 'procs': procs, 'pool': pool,
+    **({'interpreters': interpreters} if HAS_INTERPRETERS else {}),
+}
+# The checkers that start child processes, and so take a start method.
+PROCESS_CHECKERS = ('procs', 'pool')
+
+
+def _numbers(numbers: Iterable[int]) -> tuple[int, ...]:
+    """The numbers as a tuple, each an int of at least 1: 0 is the workers' stop signal."""
+    if isinstance(numbers, (str, bytes)) or not isinstance(numbers, Iterable):
+        raise TypeError(f'numbers must be an iterable of ints, got {numbers!r} ({type(numbers).__name__})')
+    return tuple(check.positive_int(f'numbers[{i}]', n) for i, n in enumerate(numbers))
+
+
+def _workers(workers: int | None) -> int:
+    return machine.usable_cores() if workers is None else check.positive_int('workers', workers)
+
+
+def _context(start_method: str | None) -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if start_method is not None and check.text('start_method', start_method) not in methods:
+        raise ValueError(f'start_method must be one of {methods} here, got {start_method!r}')
+    return multiprocessing.get_context(start_method)
+
+
+def _in_processes(numbers: tuple[int, ...], workers: int, ctx: multiprocessing.context.BaseContext,
+                  collect: Collect) -> Iterator[PrimeResult]:
+    # Jobs go through a Queue, whose feeder thread writes to the pipe as the workers read: a
+    # SimpleQueue would block this process on a full pipe before any result is read.
+    jobs = ctx.Queue()
+    results = ctx.SimpleQueue()
+    units = [ctx.Process(target=worker, args=(jobs, results), name=f'prime-worker-{i}')
+             for i in range(workers)]
+
+    def abandon() -> None:
+        jobs.cancel_join_thread()  # nobody will read the jobs left in the feeder's buffer
+        for unit in units:
+            if unit.is_alive():
+                unit.terminate()
+
+    try:
+        yield from _run(numbers, jobs, results, units, collect, abandon)
+    finally:
+        jobs.close()
+        jobs.join_thread()
+        results.close()
+
+
+def _run(numbers: tuple[int, ...], jobs: Queue, results: Queue, units: Sequence[Unit],
+         collect: Collect, abandon: Callable[[], None]) -> Iterator[PrimeResult]:
+    """Start the workers, give them the numbers and one 0 each, and yield what ``collect`` reads.
+
+    If the reader stops early (an error, Ctrl-C, a loop that breaks), ``abandon`` stops the
+    workers; either way they are joined before this returns.
+    """
+    started: list[Unit] = []
+    finished = False
+    try:
+        for unit in units:
+            unit.start()
+            started.append(unit)
+        for n in largest_first(numbers):
+            jobs.put(n)
+        for _ in units:
+            jobs.put(0)
+        yield from collect(jobs, results, units)
+        finished = True
+    finally:
+        if not finished:
+            abandon()
+        _join(started)
+
+
+def _join(units: Sequence[Unit]) -> None:
+    for unit in units:
+        unit.join(JOIN_TIMEOUT)
+        if unit.is_alive():
+            raise RuntimeError(f'{unit} was still running {JOIN_TIMEOUT} s after it was told to stop')
+
+
+def _from_executor(make: Callable[[], concurrent.futures.Executor],
+                   numbers: tuple[int, ...]) -> Iterator[PrimeResult]:
+    executor = make()
+    try:
+        futures = [executor.submit(check_prime, n) for n in largest_first(numbers)]
+        for future in concurrent.futures.as_completed(futures):
+            yield future.result()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,124 @@
+"""What a block of code costs, read from the kernel with psutil: wall time, CPU time, cores.
+
+``with Usage() as usage: ...`` measures the block; afterwards ``usage.cpu`` is this process's CPU
+time (all its threads), ``usage.children_cpu`` that of its child processes, ``usage.threads`` each
+thread's CPU time by native id, and ``usage.cores`` the cores used: CPU time over wall time.
+``usage.available`` says how many cores the rest of the machine left free meanwhile, the control
+a claim about parallelism needs, measured in the same run.
+
+Two traps of the kernel's counters, and how ``Usage`` deals with them:
+
+- Linux adds a child's CPU time to its parent's ``children_user``/``children_system`` only when
+  the parent reaps it (``join``, ``wait``). Until then, running or finished (a zombie), the time is
+  only in the child's own counters. So ``Usage`` counts the growth of the reaped total, plus the
+  growth of each child it saw alive (its own time and what it reaped itself, read as late as
+  possible); a child seen alive and reaped later is in the reaped total already, so its last
+  reading is dropped. Off Linux the reaped total stays 0 and a child's last reading is kept.
+- A thread's counters vanish when it ends, and so do a child's off Linux. ``sample()`` reads them
+  now; ``Usage`` keeps the last reading of each, so sample while the units you care about run.
+  Units that start and end between two samples are counted in the process's total, not one by one.
+
+Counters tick in hundredths of a second: measure blocks of tenths of a second or more. A child
+reaped in the microseconds between two of the reads above can be missed; a child's own children
+that it leaves behind as orphans are not counted.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from types import TracebackType
+
+import psutil
+
+from concur import machine
+
+# Where the kernel adds a reaped child's time to its parent's children_* counters.
+REAPED_CHILDREN_COUNTED = sys.platform.startswith('linux')
+
+
+def _mp_helper(proc: psutil.Process) -> bool:
+    try:
+        cmdline = ' '.join(proc.cmdline())
+    except psutil.Error:
+        return False
+    return 'multiprocessing.resource_tracker' in cmdline or 'multiprocessing.forkserver' in cmdline
+
+
+def children() -> list[psutil.Process]:
+    """This process's descendants, without multiprocessing's resource tracker and forkserver,
+    which live as long as the program rather than belonging to one piece of work."""
+    return [p for p in psutil.Process().children(recursive=True) if not _mp_helper(p)]
+
+
+def _child_times() -> dict[int, float]:
+    """CPU seconds of each live descendant: its own, and that of the children it reaped."""
+    times = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+        except psutil.Error:  # gone between listing and reading
+            continue
+        times[child.pid] = t.user + t.system + t.children_user + t.children_system
+    return times
+
+
+def _thread_times() -> dict[int, float]:
+    return {t.id: t.user_time + t.system_time for t in psutil.Process().threads()}
+
+
+def _machine_busy() -> float:
+    """CPU seconds every core of the machine has spent not idle (steal counts: it is lost to us)."""
+    t = psutil.cpu_times()
+    busy = ('user', 'nice', 'system', 'irq', 'softirq', 'steal')  # the fields a platform has
+    return sum(getattr(t, name, 0.0) for name in busy)
+
+
+class Usage:
+    """A context manager measuring the wall time and CPU time of the block it wraps."""
+
+    def __init__(self) -> None:
+        self._proc = psutil.Process()
+        self.wall = self.cpu = self.children_cpu = self.others = float('nan')
+        self.threads: dict[int, float] = {}
+
+    def __enter__(self) -> Usage:
+        self._first_threads = self._last_threads = _thread_times()
+        self._first = self._proc.cpu_times()
+        self._first_children = self._last_children = _child_times()  # listed after the reaped total
+        self._machine = _machine_busy()
+        self._start = time.perf_counter()
+        return self
+
+    def sample(self) -> None:
+        """Read each thread's and each live child's CPU time now, and keep it as its last known."""
+        self._last_threads = {**self._last_threads, **_thread_times()}
+        self._last_children = {**self._last_children, **_child_times()}
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.wall = time.perf_counter() - self._start
+        machine_busy = _machine_busy() - self._machine
+        self.sample()
+        last = self._proc.cpu_times()
+        alive = set(_child_times())  # listed after reading the reaped total
+        self.cpu = last.user + last.system - self._first.user - self._first.system
+        reaped = (last.children_user + last.children_system
+                  - self._first.children_user - self._first.children_system)
+        self.children_cpu = reaped + sum(
+            (seen if pid in alive or not REAPED_CHILDREN_COUNTED else 0.0)
+            - self._first_children.get(pid, 0.0)
+            for pid, seen in self._last_children.items())
+        self.threads = {tid: seen - self._first_threads.get(tid, 0.0)
+                        for tid, seen in self._last_threads.items()}
+        self.others = max(0.0, machine_busy - self.cpu - self.children_cpu)
+
+    @property
+    def cores(self) -> float:
+        """Cores used by this process and its children: their CPU time over the wall time."""
+        return (self.cpu + self.children_cpu) / self.wall
+
+    @property
+    def available(self) -> float:
+        """Cores this process could have used: its usable cores less what other programs took."""
+        return max(0.0, min(machine.usable_cores(), psutil.cpu_count() - self.others / self.wall))

@@ -1,0 +1,363 @@
+"""Execution units: processes, threads and coroutines, and the words of the chapter.
+
+A process has its own memory, threads share their process's memory, and coroutines take turns in
+one thread. Each model has its own queue and its own way to hand a result back. Shared memory
+needs a lock where units can interleave between a read and a write; and the three kinds of unit
+differ in what one costs to start and to keep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import gc
+import multiprocessing
+import queue
+import statistics
+import threading
+import time
+from typing import Callable, NamedTuple
+
+import psutil
+import pytest
+
+from claims import JOIN_TIMEOUT, assert_at_most, assert_between, finish
+from concur import spinner, spinner_async, units
+
+
+# Handing items over, a unit blocks when its queue holds this many: the units take turns.
+QUEUE_SIZE = 10
+ITEMS = list(range(100))
+
+
+def test_a_child_process_that_changes_a_global_leaves_the_parents_value_unchanged(start_method):
+    """A child process has its own memory: a forked child writes to its own copy of the parent's
+    pages, a spawned one to a fresh interpreter's. Nothing it writes reaches the parent."""
+    ctx = multiprocessing.get_context(start_method)
+    before = units.value
+    seen = ctx.SimpleQueue()
+    child = ctx.Process(target=units.change_value, args=('changed by the child', seen))
+    child.start()
+    finish(child)
+    in_child = seen.get()  # the child has ended, so what it put is waiting in the pipe
+    seen.close()
+    assert in_child == 'changed by the child', f'the child saw {in_child!r} after changing it'
+    assert units.value == before, (
+        f'expected the parent to keep {before!r}, found {units.value!r}: '
+        f'the change was made in the same memory, so the "process" was not a separate process')
+
+
+def test_a_thread_that_changes_a_global_changes_it_for_the_whole_process(monkeypatch):
+    """Threads run inside one process and share its memory: a module global is one object for
+    all of them."""
+    monkeypatch.setattr(units, 'value', units.value)  # put the global back after the test
+    seen: queue.SimpleQueue[str] = queue.SimpleQueue()
+    thread = threading.Thread(target=units.change_value, args=('changed by the thread', seen))
+    thread.start()
+    finish(thread)
+    assert seen.get(timeout=JOIN_TIMEOUT) == 'changed by the thread'
+    assert units.value == 'changed by the thread', (
+        f'expected the main thread to see the thread\'s change, found {units.value!r}: '
+        f'the "thread" did not share this process\'s memory')
+
+
+async def test_a_coroutine_hands_its_result_back_as_the_value_of_await():
+    """``await`` runs the coroutine to its end and evaluates to what it returned."""
+    result = await units.square_async(7)
+    assert result == 49, f'expected await to give 7 * 7 = 49, got {result!r}'
+
+
+@pytest.mark.parametrize('model', ['thread', 'process'])
+def test_a_thread_or_a_process_hands_its_result_back_through_a_queue(model):
+    """A Thread or a Process runs its target and drops what it returns (``join()`` gives None),
+    so the unit puts its result into a channel that the caller reads."""
+    if model == 'thread':
+        results, make_unit = queue.SimpleQueue(), threading.Thread
+    else:
+        ctx = multiprocessing.get_context()
+        results, make_unit = ctx.SimpleQueue(), ctx.Process
+    unit = make_unit(target=units.square, args=(7, results))
+    unit.start()
+    finish(unit)
+    result = results.get()  # the unit has ended, so its result is already in the queue
+    assert result == 49, f'expected 7 * 7 = 49 from the {model}\'s queue, got {result!r}'
+
+
+def received_from_thread() -> tuple[str, list[object]]:
+    items: queue.Queue[object] = queue.Queue(QUEUE_SIZE)
+    producer = threading.Thread(target=units.produce, args=(ITEMS, items))
+    producer.start()
+    received = [items.get(timeout=JOIN_TIMEOUT) for _ in ITEMS]
+    finish(producer)
+    return 'queue.Queue', received
+
+
+def received_from_process() -> tuple[str, list[object]]:
+    ctx = multiprocessing.get_context()
+    items = ctx.Queue(QUEUE_SIZE)
+    producer = ctx.Process(target=units.produce, args=(ITEMS, items))
+    producer.start()
+    received = [items.get(timeout=JOIN_TIMEOUT) for _ in ITEMS]
+    finish(producer)
+    items.close()
+    items.join_thread()
+    return 'multiprocessing.Queue', received
+
+
+async def received_from_task() -> tuple[str, list[object]]:
+    items: asyncio.Queue[object] = asyncio.Queue(QUEUE_SIZE)
+    producer = asyncio.create_task(units.produce_async(ITEMS, items))
+    received = [await asyncio.wait_for(items.get(), JOIN_TIMEOUT) for _ in ITEMS]
+    await asyncio.wait_for(producer, JOIN_TIMEOUT)
+    return 'asyncio.Queue', received
+
+
+@pytest.mark.parametrize('model', ['thread', 'process', 'coroutine'])
+def test_each_model_has_a_queue_that_delivers_items_in_the_order_they_were_put(model):
+    """A producer unit puts 0, 1, 2, ... into its model's queue while this unit takes them out;
+    the queue is small, so the two take turns, and the items come out first in, first out."""
+    if model == 'thread':
+        kind, received = received_from_thread()
+    elif model == 'process':
+        kind, received = received_from_process()
+    else:
+        kind, received = asyncio.run(received_from_task())
+    assert received == ITEMS, (
+        f'expected {kind} to deliver 0, 1, 2, ... 99 in order, got {received[:8]} ...: '
+        f'a queue between execution units is first in, first out')
+
+
+def add_one(counter: list[int], lock: contextlib.AbstractContextManager[object],
+            between: Callable[[], object]) -> None:
+    """Read the counter, let ``between`` run, write the value read plus one."""
+    with lock:
+        seen = counter[0]
+        between()
+        counter[0] = seen + 1
+
+
+def count_with_threads(k: int, lock: contextlib.AbstractContextManager[object],
+                       between: Callable[[], object]) -> int:
+    counter = [0]
+    threads = [threading.Thread(target=add_one, args=(counter, lock, between)) for _ in range(k)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        finish(thread)
+    return counter[0]
+
+
+THREADS = 4
+
+
+def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_a_lock():
+    """Between one thread's read and its write, another thread may read the same old value; here
+    a barrier makes every thread read before any writes, so all but one update are lost."""
+    everyone_has_read = threading.Barrier(THREADS)
+    total = count_with_threads(THREADS, contextlib.nullcontext(),
+                               functools.partial(everyone_has_read.wait, JOIN_TIMEOUT))
+    assert total == 1, (
+        f'expected the counter at 1 after {THREADS} unguarded increments, found {total}: '
+        f'each thread wrote back the 0 it read, so {THREADS - 1} updates should be lost')
+
+
+# How long a thread holding the lock gives the CPU away between its read and its write.
+YIELD = 0.01
+
+
+def test_threads_lose_no_update_when_a_lock_guards_the_read_and_the_write():
+    """A thread holding the lock may give the CPU away between read and write (here it sleeps),
+    yet no other thread can read until it has written and released the lock."""
+    total = count_with_threads(THREADS, threading.Lock(), functools.partial(time.sleep, YIELD))
+    assert total == THREADS, (
+        f'expected the counter at {THREADS} after {THREADS} locked increments, found {total}: '
+        f'the lock should let one thread at a time between read and write')
+
+
+async def add_one_async(counter: list[int], await_inside: bool) -> None:
+    seen = counter[0]
+    if await_inside:
+        await asyncio.sleep(0)  # the event loop may run every other ready task here
+    counter[0] = seen + 1
+
+
+COROUTINES = 100
+
+
+async def test_coroutines_lose_no_update_when_no_await_is_inside_the_critical_section():
+    """A coroutine only gives way at an ``await``: a read and a write with no ``await`` between
+    them run as one step, so no other coroutine can come in between. No lock needed."""
+    counter = [0]
+    await asyncio.gather(*(add_one_async(counter, await_inside=False) for _ in range(COROUTINES)))
+    assert counter[0] == COROUTINES, (
+        f'expected {COROUTINES} after {COROUTINES} increments, found {counter[0]}: '
+        f'without an await between read and write, no other coroutine can run in between')
+
+
+async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_section():
+    """The control: with an ``await`` between read and write, the event loop runs every other
+    ready coroutine there, and each reads the same old value."""
+    counter = [0]
+    await asyncio.gather(*(add_one_async(counter, await_inside=True) for _ in range(COROUTINES)))
+    assert counter[0] == 1, (
+        f'expected 1 (every coroutine read 0 before any wrote), found {counter[0]}: '
+        f'an await inside a read-modify-write lets the other coroutines in')
+
+
+HOLD = 0.2  # how long the holder keeps the lock: the work of the contention test
+
+
+def hold(lock: threading.Lock, holding: threading.Event, held_for: list[float]) -> None:
+    with lock:
+        start = time.perf_counter()
+        holding.set()
+        time.sleep(HOLD)
+        held_for.append(time.perf_counter() - start)
+
+
+def seconds_to_acquire(lock: threading.Lock) -> float:
+    start = time.perf_counter()
+    assert lock.acquire(timeout=JOIN_TIMEOUT), f'the lock was not free after {JOIN_TIMEOUT} s'
+    waited = time.perf_counter() - start
+    lock.release()
+    return waited
+
+
+def test_a_thread_wanting_a_held_lock_waits_about_as_long_as_the_holder_keeps_it():
+    """Contention: while one thread holds the lock, another that asks for it blocks until the
+    holder releases it; a free lock is taken at once."""
+    lock, holding, held_for = threading.Lock(), threading.Event(), []
+    free = seconds_to_acquire(lock)  # the control: no one holds the lock
+    holder = threading.Thread(target=hold, args=(lock, holding, held_for))
+    holder.start()
+    assert holding.wait(JOIN_TIMEOUT), 'the holder never took the lock'
+    waited = seconds_to_acquire(lock)
+    finish(holder)
+    assert_between(waited / held_for[0], 0.8, 1.25,
+                   what=f'the wait over the hold ({waited:.3f} s / {held_for[0]:.3f} s)',
+                   meaning='a thread asking for a held lock waits until the holder releases it')
+    assert_at_most(free, 0.05 * HOLD, what='seconds to take the lock when no one held it',
+                   meaning='without contention, acquiring a lock costs next to nothing')
+
+
+def test_thread_and_process_say_initial_before_start_and_stopped_after_join():
+    """A Thread or Process object exists before its unit runs; its repr shows the state it is in."""
+    for make_event, make_unit in [(threading.Event, threading.Thread),
+                                  (multiprocessing.Event, multiprocessing.Process)]:
+        done = make_event()
+        unit = make_unit(target=spinner.spin, args=('', done, 0.01))
+        assert 'initial' in repr(unit), f'expected "initial" before start(), got {unit!r}'
+        unit.start()
+        done.set()
+        unit.join(JOIN_TIMEOUT)
+        assert 'stopped' in repr(unit), f'expected "stopped" after join(), got {unit!r}'
+
+
+async def test_a_task_is_pending_when_created_and_done_when_finished():
+    """create_task only schedules the coroutine: it runs when the creator awaits, not before."""
+    task = asyncio.create_task(spinner_async.slow(0.01))
+    assert 'pending' in repr(task) and not task.done(), f'expected a pending task, got {task!r}'
+    assert await task == spinner.ANSWER
+    assert 'done' in repr(task), f'expected a done task after await, got {task!r}'
+
+
+class Cost(NamedTuple):
+    seconds: float  # to start one unit and see it finish
+    memory: float  # bytes one idle unit adds to the machine
+
+
+# Enough units of each kind that the cost of one stands out from the noise, few enough to be quick.
+HOW_MANY = {'async': 1000, 'thread': 50, 'process': 4}
+KINDS = {'async': 'tasks', 'thread': 'threads', 'process': 'processes'}
+
+
+def rss() -> int:
+    return psutil.Process().memory_info().rss
+
+
+def cost_of_threads(n: int) -> Cost:
+    """A thread's memory is new private pages of this process (its stack, its thread state), so
+    the growth of this process's resident memory while the threads are up is theirs."""
+    ready, go = threading.Semaphore(0), threading.Event()
+    threads = [threading.Thread(target=units.idle, args=(ready, go, JOIN_TIMEOUT))
+               for _ in range(n)]
+    gc.collect()
+    before, start = rss(), time.perf_counter()
+    for thread in threads:
+        thread.start()
+    all_up = all(ready.acquire(timeout=JOIN_TIMEOUT) for _ in threads)
+    starting, grown = time.perf_counter() - start, rss() - before
+    start = time.perf_counter()
+    go.set()
+    for thread in threads:
+        finish(thread)
+    assert all_up, 'a thread never came up'
+    return Cost((starting + time.perf_counter() - start) / n, grown / n)
+
+
+def cost_of_processes(n: int) -> Cost:
+    """A process's memory is the child's unique set: the pages no other process shares."""
+    ctx = multiprocessing.get_context()
+    ready, go = ctx.Semaphore(0), ctx.Event()
+    children = [ctx.Process(target=units.idle, args=(ready, go, JOIN_TIMEOUT)) for _ in range(n)]
+    start = time.perf_counter()
+    for child in children:
+        child.start()
+    all_up = all(ready.acquire(timeout=JOIN_TIMEOUT) for _ in children)
+    starting = time.perf_counter() - start
+    unique = [psutil.Process(child.pid).memory_full_info().uss for child in children]
+    start = time.perf_counter()
+    go.set()
+    for child in children:
+        finish(child)
+    assert all_up, 'a child process never came up'
+    return Cost((starting + time.perf_counter() - start) / n, statistics.mean(unique))
+
+
+async def cost_of_coroutines(n: int) -> Cost:
+    """A coroutine's memory is a few Python objects (task, frame, future) on this process's heap."""
+    ready, go = asyncio.Semaphore(0), asyncio.Event()
+    gc.collect()
+    before, start = rss(), time.perf_counter()
+    tasks = [asyncio.create_task(units.idle_async(ready, go)) for _ in range(n)]
+    for _ in tasks:
+        await asyncio.wait_for(ready.acquire(), JOIN_TIMEOUT)
+    starting, grown = time.perf_counter() - start, rss() - before
+    start = time.perf_counter()
+    go.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), JOIN_TIMEOUT)
+    return Cost((starting + time.perf_counter() - start) / n, grown / n)
+
+
+# Each kind of unit costs many times the one before (see the table); twice is a margin that
+# noise does not erase, yet that a unit of the same kind in both places never reaches.
+DEARER = 2.0
+
+
+def assert_cheapest_to_dearest(costs: dict[str, float], unit: str, what: str) -> None:
+    __tracebackhide__ = True
+    coroutine, thread, process = costs['async'], costs['thread'], costs['process']
+    assert DEARER * coroutine <= thread and DEARER * thread <= process, (
+        f'expected {what} to grow at least {DEARER:g}-fold from coroutine to thread to process, '
+        f'measured {coroutine:.3g} {unit}, {thread:.3g} {unit}, {process:.3g} {unit}: a coroutine '
+        f'is a few objects, a thread needs a stack from the OS, a process a whole interpreter')
+
+
+@pytest.mark.cpu
+def test_a_coroutine_is_the_cheapest_unit_to_start_and_to_keep_and_a_process_the_dearest(table):
+    """A task is a few objects the event loop schedules; a thread also needs an OS thread and its
+    stack; a process is a new OS process with a whole interpreter (copied by fork, or started
+    afresh by spawn). Measured in the same run: the time to start and finish one idle unit, and
+    with psutil while the units wait, how much this process grew per task or thread, and each
+    child process's unique memory."""
+    costs = {'async': asyncio.run(cost_of_coroutines(HOW_MANY['async'])),
+             'thread': cost_of_threads(HOW_MANY['thread']),
+             'process': cost_of_processes(HOW_MANY['process'])}
+    micros = {model: cost.seconds * 1e6 for model, cost in costs.items()}
+    kib = {model: cost.memory / 1024 for model, cost in costs.items()}
+    for model in costs:
+        table.add(model=model, work=f'{HOW_MANY[model]} idle {KINDS[model]}',
+                  note=f'start+finish {micros[model]:.0f} µs, {kib[model]:.1f} KiB each')
+    assert_cheapest_to_dearest(micros, 'µs', 'the time to start and finish one unit')
+    assert_cheapest_to_dearest(kib, 'KiB', 'the memory one idle unit holds')
