@@ -32,21 +32,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f'concur: {machine.describe()}'
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker('cpu'):
-            item.add_marker(pytest.mark.xdist_group('cpu'))
-
-
 @pytest.fixture(autouse=True)
-def cpu_turn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """A test marked ``cpu`` runs holding a lock file that every pytest-xdist worker shares.
+def cpu_turn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str):
+    """Under pytest-xdist, a test marked ``cpu`` runs holding a lock file that all the workers of
+    the run share (in the run's own temporary folder), so CPU-measuring tests take turns.
 
-    The ``xdist_group`` above should already send such tests to one worker, but pytest 9.2 reads
-    test ids where pytest-xdist 3.8 no longer writes the group, so the lock is what holds.
+    A lock rather than pytest-xdist's ``--dist loadgroup``: it holds whatever ``--dist`` the
+    reader picks, and loadgroup has no effect with pytest 9.2 and pytest-xdist 3.8.
     """
-    if request.node.get_closest_marker('cpu') is None:
+    if worker_id == 'master' or request.node.get_closest_marker('cpu') is None:
         yield
         return
     with FileLock(tmp_path_factory.getbasetemp().parent / 'concur-cpu.lock'):

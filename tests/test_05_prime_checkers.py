@@ -3,7 +3,7 @@
 The book checks its 20 numbers for primes sequentially, with threads and with processes fed by
 a job queue and a result queue, and with one ``0`` per worker as its stop signal. Here the numbers
 are sized to this machine, and every speedup is a ratio of times measured in the same test; when
-a timing disagrees with the claim, a control says whether other programs had taken the cores.
+a claim needs free cores, a control measures them first, without the code under test.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from concur.primes import Number
 T = TypeVar('T')
 
 # Every test here keeps cores busy, checking primes or starting processes: under pytest-xdist they
-# all run on the worker of the cpu tests, one after another, so that none disturbs a timing.
-pytestmark = pytest.mark.xdist_group('cpu')
+# take turns with the other cpu tests, so that none disturbs a timing.
+pytestmark = pytest.mark.cpu
 
 # The claims' numbers are checked in about this many seconds, each number taking 1/COUNT of it:
 # a few tenths of a second, so that a test takes one or two, yet long against starting processes.
@@ -111,33 +111,35 @@ def free_cores(prime: int) -> float:
 
 
 def on_a_quiet_machine(measure_: Callable[[], T], holds: Callable[[T], bool],
-                       shown: Callable[[T], str], prime: int) -> tuple[T, float | None]:
-    """Measure until the claim ``holds``, at most ATTEMPTS times; return the last measurement and
-    the free cores the control found after it (None if the first try held).
+                       shown: Callable[[T], str], prime: int) -> tuple[T, float]:
+    """Measure the free cores with the control, then the claim, at most ATTEMPTS times; return the
+    first measurement where the claim ``holds``, with the free cores the control found before it.
 
-    Another program may take a core for a second or two, and then a timing says nothing. So after
-    a try that fails the control measures the free cores, and another try follows. When every try
-    failed with all usable cores free, the caller's assertion fails; when the control found the
-    machine busy, the test skips, saying what was measured.
+    Another program may take a core for a second or two, and then a timing says nothing. So each
+    try starts with the control, and a try that fails is followed by another. When a try failed
+    with all usable cores free, that try is returned for the caller's assertion to fail on; when
+    every failed try found the machine busy, the test skips, saying what was measured.
     """
     tries: list[tuple[T, float]] = []
     need = machine.usable_cores() - FREE_SLACK
     for _ in range(ATTEMPTS):
+        free = free_cores(prime)
         value = measure_()
         if holds(value):
-            return value, tries[-1][1] if tries else None
-        tries.append((value, free_cores(prime)))
-    if all(free >= need for _, free in tries):
-        return tries[-1]
+            return value, free
+        tries.append((value, free))
+    quiet = [(value, free) for value, free in tries if free >= need]
+    if quiet:
+        return quiet[-1]
     pytest.skip(f'{"; ".join(shown(value) for value, _ in tries)}, but other programs were using '
                 f'the cores meanwhile: the control (plain processes checking a prime, '
-                f'{machine.usable_cores()} at once against 1 alone) found '
+                f'{machine.usable_cores()} at once against 1 alone), run before each try, found '
                 f'{" and ".join(f"{free:.2f}" for _, free in tries)} free cores of '
-                f'{machine.usable_cores()} after the tries; the claim needs {need:.1f}')
+                f'{machine.usable_cores()}; the claim needs {need:.1f}')
 
 
-def free_note(free: float | None) -> str:
-    return '' if free is None else f', {free:.2f} free cores'
+def free_note(free: float) -> str:
+    return f', {free:.2f} free cores'
 
 
 def needs_cores(count: int) -> None:
@@ -183,7 +185,6 @@ def test_process_checkers_report_every_number_exactly_once_under_each_start_meth
 
 # ---- P2: threads do not speed CPU-bound work up ------------------------------------------------
 
-@pytest.mark.cpu
 def test_threads_take_at_least_the_sequential_time_for_cpu_bound_work(work, control_prime, table):
     """Under the GIL only one thread runs Python code at a time, so k threads take turns at the
     work one thread would do alone; handing the GIL over only adds time."""
@@ -235,7 +236,6 @@ class Speedup(NamedTuple):
     note: str = ''
 
 
-@pytest.mark.cpu
 def test_processes_check_numbers_about_c_times_faster_on_c_free_cores(work, control_prime, table):
     """Each process has its own interpreter and its own GIL, so c processes keep c cores busy."""
     needs_cores(2)
@@ -264,7 +264,6 @@ def test_processes_check_numbers_about_c_times_faster_on_c_free_cores(work, cont
 
 # ---- P4: more processes than cores buy nothing more ---------------------------------------------
 
-@pytest.mark.cpu
 def test_more_processes_than_cores_check_numbers_no_faster(work, control_prime, table):
     """Past one process per core, the extra processes only wait for a core: the speedup levels
     off at the core count, as in the book's table for 1 to 20 processes."""
@@ -308,7 +307,6 @@ def test_counting_one_sentinel_per_worker_loses_no_result(start_method, fast):
 
 # ---- P6: the executor matches the hand-made pool ------------------------------------------------
 
-@pytest.mark.cpu
 def test_process_pool_executor_matches_the_hand_made_process_pool(work, control_prime, table):
     """ProcessPoolExecutor does what procs does by hand (worker processes, queues, a stop
     signal), so it gives the same results at about the same speed."""
@@ -337,7 +335,6 @@ def test_process_pool_executor_matches_the_hand_made_process_pool(work, control_
 
 # ---- F3: subinterpreters, parallel in one process ------------------------------------------------
 
-@pytest.mark.cpu
 def test_subinterpreters_run_pure_python_work_on_several_cores_in_one_process(work, control_prime, table):
     """Since Python 3.14 each subinterpreter of InterpreterPoolExecutor has its own GIL: its
     threads run Python code in parallel, inside one process."""
