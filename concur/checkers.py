@@ -17,9 +17,10 @@ import platform
 import queue
 import threading
 from time import perf_counter
-from typing import Callable, Iterable, Iterator, NamedTuple, Protocol, Sequence
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from concur import check, machine
+from concur.protocols import Queue, Unit
 from concur.primes import PRIME_FIXTURE, is_prime
 
 NUMBERS: tuple[int, ...] = tuple(number.n for number in PRIME_FIXTURE)
@@ -37,22 +38,6 @@ class PrimeResult(NamedTuple):
 
 # What a worker answers when it takes its 0: "I am done".
 DONE = PrimeResult(0, False, 0.0)
-
-
-class Queue(Protocol):
-    """What a worker and a reader need from a queue: ``queue`` and ``multiprocessing`` both have it."""
-
-    def put(self, item: object) -> None: ...
-    def get(self) -> object: ...
-    def empty(self) -> bool: ...
-
-
-class Unit(Protocol):
-    """A ``threading.Thread`` or a ``multiprocessing`` process."""
-
-    def start(self) -> None: ...
-    def join(self, timeout: float | None = None) -> None: ...
-    def is_alive(self) -> bool: ...
 
 
 Collect = Callable[[Queue, Queue, Sequence[Unit]], Iterator[PrimeResult]]

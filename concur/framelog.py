@@ -12,15 +12,10 @@ import queue
 import re
 import threading
 import time
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
+from concur.protocols import Queue as Sink
 from concur.spinner import FRAMES
-
-
-class Sink(Protocol):
-    def put(self, item: object) -> None: ...
-    def get(self) -> object: ...
-    def empty(self) -> bool: ...
 
 
 class Written(NamedTuple):

@@ -10,19 +10,16 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-from typing import Iterator, Protocol, TextIO
+from typing import Callable, Iterator, TextIO
 
 from concur import check
+from concur.protocols import Settable, Unit, Waitable
 
 FRAMES = '\\|/-'
 MESSAGE = 'thinking!'
 INTERVAL = 0.1
 SECONDS = 3.0
 ANSWER = 42
-
-
-class Waitable(Protocol):
-    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 def statuses(msg: str) -> Iterator[str]:
@@ -55,6 +52,18 @@ def slow(seconds: float = SECONDS) -> int:
     """Stand for slow work: sleep, then give the answer."""
     time.sleep(check.positive_number('seconds', seconds))
     return ANSWER
+
+
+def supervise(spinner: Unit, done: Settable, work: Callable[[], int], out: TextIO) -> int:
+    """Start ``spinner``, run ``work`` in this thread, then stop the spinner and wait for it to end,
+    also when the work fails. The thread and the process supervisors differ only in their units."""
+    print(f'spinner object: {spinner}', file=out)
+    spinner.start()
+    try:
+        return work()
+    finally:
+        done.set()
+        spinner.join()
 
 
 def checked(msg: str, interval: float) -> tuple[str, float]:

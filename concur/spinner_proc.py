@@ -12,7 +12,7 @@ import multiprocessing
 import sys
 from typing import Callable, TextIO
 
-from concur.spinner import INTERVAL, MESSAGE, checked, slow, spin
+from concur.spinner import INTERVAL, MESSAGE, checked, slow, spin, supervise
 
 
 def supervisor(work: Callable[[], int] = slow, msg: str = MESSAGE,
@@ -23,10 +23,4 @@ def supervisor(work: Callable[[], int] = slow, msg: str = MESSAGE,
     ctx = multiprocessing.get_context(start_method)
     done = ctx.Event()
     spinner = ctx.Process(target=spin, args=(msg, done, interval, out), name='spinner')
-    print(f'spinner object: {spinner}', file=sys.stdout if out is None else out)
-    spinner.start()
-    try:
-        return work()
-    finally:
-        done.set()
-        spinner.join()
+    return supervise(spinner, done, work, sys.stdout if out is None else out)

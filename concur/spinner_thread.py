@@ -6,7 +6,7 @@ import sys
 from threading import Event, Thread
 from typing import Callable, TextIO
 
-from concur.spinner import INTERVAL, MESSAGE, checked, slow, spin
+from concur.spinner import INTERVAL, MESSAGE, checked, slow, spin, supervise
 
 
 def supervisor(work: Callable[[], int] = slow, msg: str = MESSAGE,
@@ -16,10 +16,4 @@ def supervisor(work: Callable[[], int] = slow, msg: str = MESSAGE,
     out = sys.stdout if out is None else out
     done = Event()
     spinner = Thread(target=spin, args=(msg, done, interval, out), name='spinner')
-    print(f'spinner object: {spinner}', file=out)
-    spinner.start()
-    try:
-        return work()
-    finally:
-        done.set()
-        spinner.join()
+    return supervise(spinner, done, work, out)

@@ -11,18 +11,10 @@ import asyncio
 import time
 from typing import Iterable, Protocol
 
-from concur.spinner import Waitable
+from concur.protocols import Queue as Channel, Settable, Waitable
 
 # A module global: each process has its own copy, the threads of one process share it.
 value = 'set at import'
-
-
-class Channel(Protocol):
-    def put(self, item: object) -> None: ...
-
-
-class Settable(Protocol):
-    def set(self) -> None: ...
 
 
 class Releasable(Protocol):

@@ -6,21 +6,14 @@ at the claim in the test, and says what was expected, what was measured, and wha
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Sequence
 
 from concur.framelog import Written
+from concur.protocols import Unit
 
 # A unit that has been told to stop and is not gone after this many seconds has hung; the
 # claims themselves are about tenths of a second.
 JOIN_TIMEOUT = 5.0
-
-
-class Joinable(Protocol):
-    """A ``threading.Thread`` or a ``multiprocessing`` process."""
-
-    def start(self) -> None: ...
-    def join(self, timeout: float | None = None) -> None: ...
-    def is_alive(self) -> bool: ...
 
 
 def assert_between(measured: float, low: float, high: float, *, what: str, meaning: str) -> None:
@@ -40,7 +33,7 @@ def assert_at_most(measured: float, high: float, *, what: str, meaning: str) -> 
     assert measured <= high, f'expected {what} of at most {high:.3g}, measured {measured:.3g}: {meaning}'
 
 
-def finish(unit: Joinable) -> None:
+def finish(unit: Unit) -> None:
     """Wait for a started thread or process to end; fail if it hung, or if a process crashed."""
     __tracebackhide__ = True
     unit.join(JOIN_TIMEOUT)
@@ -48,7 +41,7 @@ def finish(unit: Joinable) -> None:
     assert getattr(unit, 'exitcode', 0) == 0, f'{unit!r} failed (its traceback is above)'
 
 
-def run_together(units: Sequence[Joinable]) -> None:
+def run_together(units: Sequence[Unit]) -> None:
     """Start every unit, then wait for each to end (see ``finish``): they run at the same time."""
     __tracebackhide__ = True
     for unit in units:

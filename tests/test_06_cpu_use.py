@@ -18,11 +18,12 @@ from typing import Callable
 import psutil
 import pytest
 
-from claims import JOIN_TIMEOUT, Joinable, assert_at_most, assert_between, finish
+from claims import JOIN_TIMEOUT, assert_at_most, assert_between, finish
 from concur import machine, measure, primes, spinner, units
 from concur import spinner_async, spinner_proc, spinner_thread
 from concur.framelog import FrameLog
 from concur.measure import Usage
+from concur.protocols import Unit
 
 BLOCK = 0.2  # seconds each measuring-tool test spends in its block
 # The kernel counts user and system time in hundredths of a second, each rounded on its own.
@@ -150,7 +151,7 @@ def test_is_prime_uses_about_one_core_second_per_wall_second(calibrated_prime, t
 ATTEMPTS = 3
 
 
-def check_primes_in(make_unit: Callable[..., Joinable], n: int) -> Usage:
+def check_primes_in(make_unit: Callable[..., Unit], n: int) -> Usage:
     """Check ``n`` for primality in WORKERS units made by ``make_unit``, all at once; measure
     again while other programs left fewer than SEVERAL cores free, ATTEMPTS times at most."""
     for _ in range(ATTEMPTS):
