@@ -138,14 +138,14 @@ def test_the_prime_helpers_reject_bad_arguments_by_name(call, error, message):
 # --- The three questions ----------------------------------------------------------------------
 
 @pytest.mark.cpu
-def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(calibrated_prime, table):
+def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(start_method, calibrated_prime, table):
     """Question 1. The child process runs its own interpreter with its own GIL, so is_prime in
-    the parent cannot hold it back: a frame every interval, from another PID."""
-    sink = multiprocessing.SimpleQueue()
+    the parent cannot hold it back: a frame every interval, from another PID, however started."""
+    sink = multiprocessing.get_context(start_method).SimpleQueue()
     try:
         log, span = FrameLog(sink), Span()
         answer = spinner_proc.supervisor(partial(span.run, partial(is_prime, calibrated_prime)),
-                                         interval=INTERVAL, out=log)
+                                         interval=INTERVAL, out=log, start_method=start_method)
         frames = log.frames()
     finally:
         sink.close()
@@ -157,7 +157,7 @@ def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(calibrat
     # Counted from the first frame: a spawned child takes a while to start, and that is no GIL's doing.
     assert_spun_at_full_rate(during, span.end, INTERVAL, 'the process spinner')
     table.add(model='process', work='is_prime in parent', frames=len(during), wall_s=span.seconds,
-              note='spinner at full rate: its own GIL')
+              note=f'{start_method}: spinner at full rate, its own GIL')
 
 
 @pytest.mark.cpu

@@ -187,13 +187,13 @@ def test_threads_doing_cpu_bound_work_use_one_core_at_most_under_the_gil(calibra
 
 
 @pytest.mark.cpu
-def test_processes_doing_cpu_bound_work_use_as_many_cores_as_are_free(calibrated_prime, table):
+def test_processes_doing_cpu_bound_work_use_as_many_cores_as_are_free(start_method, calibrated_prime, table):
     """Each process has its own interpreter and its own GIL, so k busy processes run on k cores,
-    as far as the machine has k free."""
-    usage = check_primes_in(multiprocessing.get_context().Process, calibrated_prime)
+    as far as the machine has k free; whichever way they were started."""
+    usage = check_primes_in(multiprocessing.get_context(start_method).Process, calibrated_prime)
     children_cores = usage.children_cpu / usage.wall
-    table.add(model='process', work=f'is_prime x{WORKERS}', wall_s=usage.wall,
-              cores=children_cores, note=f'{WORKERS} processes, {usage.available:.2f} cores free')
+    table.add(model='process', work=f'is_prime x{WORKERS}', wall_s=usage.wall, cores=children_cores,
+              note=f'{WORKERS} processes ({start_method}), {usage.available:.2f} cores free')
     skip_unless_free(usage, SEVERAL, f'{WORKERS} busy processes use several cores')
     assert_between(children_cores, ONE_CORE[0] * min(WORKERS, usage.available), WORKERS + 0.15,
                    what=f'cores used by {WORKERS} child processes running is_prime '
