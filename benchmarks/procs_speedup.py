@@ -11,10 +11,11 @@ fewer free cores says the machine was busy, not that the processes did not run i
 
 from __future__ import annotations
 
-import sys
+import argparse
 from typing import Iterator
 
 from concur import checkers, machine, measure
+from concur.__main__ import Parser, workers
 
 
 def run(label: str, results: Iterator[checkers.PrimeResult]) -> float:
@@ -26,11 +27,15 @@ def run(label: str, results: Iterator[checkers.PrimeResult]) -> float:
 
 
 def main() -> None:
-    workers = int(sys.argv[1]) if len(sys.argv) > 1 else machine.usable_cores()
+    parser = Parser(prog='python -m benchmarks.procs_speedup', description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('workers', nargs='?', type=workers, default=machine.usable_cores(),
+                        help='how many worker processes (default: the usable cores)')
+    count = parser.parse_args().workers
     print(machine.describe())
     sequential = run('sequential', checkers.sequential())
-    parallel = run(f'procs, {workers} workers', checkers.procs(workers=workers))
-    print(f'speedup of procs with {workers} workers over sequential: {sequential / parallel:.2f}')
+    parallel = run(f'procs, {count} workers', checkers.procs(workers=count))
+    print(f'speedup of procs with {count} workers over sequential: {sequential / parallel:.2f}')
 
 
 if __name__ == '__main__':

@@ -201,7 +201,8 @@ async def test_coroutine_spinner_shows_no_frame_until_is_prime_returns_inside_a_
 @pytest.mark.cpu
 # A process spinner's frames are not counted: a child started by a forkserver (the default from
 # Python 3.14) writes to the forkserver's standard output, which pytest does not capture here.
-@pytest.mark.parametrize('model, spins', [('thread', True), ('process', None), ('async', False)])
+@pytest.mark.parametrize('model, spins', [('thread', True), ('process', None), ('async', False)],
+                         ids=['thread', 'process', 'async'])
 def test_command_line_runs_each_question_live(model, spins, capfd):
     """`python -m concur spinner MODEL --work prime` is the live demo: the thread spinner shows
     frames while is_prime runs, the coroutine's none, and each prints the right answer."""

@@ -20,7 +20,7 @@ from concur import machine
     (0, True, 'with the GIL'),
     (1, False, 'free-threaded, GIL disabled'),
     (1, True, 'free-threaded, GIL enabled again'),  # PYTHON_GIL=1, or an extension that needs it
-])
+], ids=['3.10 to 3.12', 'GIL build', 'free-threaded', 'free-threaded with the GIL back on'])
 def test_the_spec_tells_a_free_threaded_build_from_one_with_the_gil(monkeypatch, config_var, gil_on, build):
     """Py_GIL_DISABLED says the build can run without the GIL; sys._is_gil_enabled() says whether
     it does now. Only both together mean that threads run Python code in parallel."""

@@ -62,7 +62,8 @@ def test_command_line_refuses_bad_arguments_in_one_line_with_status_2(args):
 
 
 @pytest.mark.parametrize('value, error', [(0, ValueError), (-0.1, ValueError), (float('nan'), ValueError),
-                                          ('0.1', TypeError), (True, TypeError), (None, TypeError)])
+                                          ('0.1', TypeError), (True, TypeError), (None, TypeError)],
+                         ids=['0', '-0.1', 'nan', "'0.1'", 'True', 'None'])
 @pytest.mark.parametrize('model', ['thread', 'process', 'async'])
 def test_supervisors_refuse_a_bad_interval_before_starting_anything(model, value, error):
     """An interval is a positive number of seconds; anything else is refused with its name."""
@@ -75,7 +76,8 @@ def test_supervisors_refuse_a_bad_interval_before_starting_anything(model, value
             asyncio.run(spinner_async.supervisor(interval=value))
 
 
-@pytest.mark.parametrize('value, error', [(-1, ValueError), (0, ValueError), ('3', TypeError)])
+@pytest.mark.parametrize('value, error', [(-1, ValueError), (0, ValueError), ('3', TypeError)],
+                         ids=['-1', '0', "'3'"])
 def test_slow_refuses_a_bad_number_of_seconds(value, error):
     with pytest.raises(error, match='seconds'):
         spinner.slow(value)
