@@ -47,8 +47,11 @@ def _mp_helper(proc: psutil.Process) -> bool:
 
 def children() -> list[psutil.Process]:
     """This process's descendants, without multiprocessing's resource tracker and forkserver,
-    which live as long as the program rather than belonging to one piece of work."""
-    return [p for p in psutil.Process().children(recursive=True) if not _mp_helper(p)]
+    which live as long as the program rather than belonging to one piece of work. The processes
+    a forkserver starts are its children, copies of it with the same command line: they count."""
+    me = psutil.Process()
+    helpers = {p.pid for p in me.children() if _mp_helper(p)}
+    return [p for p in me.children(recursive=True) if p.pid not in helpers]
 
 
 def _child_times() -> dict[int, float]:

@@ -75,7 +75,8 @@ def cpu_of_ended_child(pid: int) -> float:
 def test_measure_counts_a_child_process_once_whether_or_not_it_was_joined():
     """Linux adds a child's CPU time to its parent's counters only once the parent joins it;
     ``Usage`` also reads the children it has not joined yet, and counts each child once."""
-    ctx = multiprocessing.get_context()
+    # spawn, whatever the default: a forkserver's children are the forkserver's, not ours to wait for
+    ctx = multiprocessing.get_context('spawn')
     for join_inside in (False, True):
         child = ctx.Process(target=units.busy, args=(BLOCK,))
         with Usage() as usage:
