@@ -183,7 +183,7 @@ def test_spinner_frames_reach_the_real_output_before_the_work_ends(model, tmp_pa
 
 
 @pytest.mark.parametrize('model', MODELS)
-def test_spinner_is_gone_at_once_when_told_to_stop(model):
+def test_spinner_is_gone_at_once_when_told_to_stop(model, table):
     """Event.wait() returns as soon as the event is set, and cancel() wakes the sleeping task,
     so the stop takes a small fraction of the interval, not a whole one."""
     interval = 1.0
@@ -208,6 +208,8 @@ def test_spinner_is_gone_at_once_when_told_to_stop(model):
         done.set()
         unit.join(JOIN_TIMEOUT)
         latency = time.perf_counter() - start
+    table.add(model=model, work=f'stop, interval {interval:g} s',
+              note=f'gone {1000 * latency:.1f} ms after the stop signal')
     # A process also has to exit and be reaped: a few tens of milliseconds.
     assert_at_most(latency, interval / 4, what=f'seconds for the {model} spinner to stop',
                    meaning='a spinner that only checks for the stop signal after each interval '
