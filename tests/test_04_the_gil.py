@@ -23,7 +23,7 @@ from typing import Awaitable, Callable, Iterator, TypeVar
 
 import pytest
 
-from claims import assert_at_most, assert_between, assert_spun_at_full_rate, finish
+from claims import JOIN_TIMEOUT, assert_at_most, assert_between, assert_spun_at_full_rate, run_together
 from concur import machine, primes, spinner_async, spinner_proc, spinner_thread
 from concur.__main__ import main
 from concur.framelog import FrameLog, Written, count_frames
@@ -241,12 +241,16 @@ def test_thread_spinner_frame_gap_is_interval_plus_switch_interval_beside_a_busy
 
     def busy() -> int:
         # Pure Python and C calls that keep the GIL: it only changes hands when CPython forces it.
-        while len(log.frames()) <= GAPS:
+        # The deadline only ends a spinner that never writes; the gaps are checked below.
+        deadline = time.perf_counter() + JOIN_TIMEOUT
+        while len(log.frames()) <= GAPS and time.perf_counter() < deadline:
             pass
         return GAPS
 
     spinner_thread.supervisor(busy, interval=GAP_INTERVAL, out=log)
     frames = log.frames()[:GAPS + 1]
+    assert len(frames) > GAPS, (f'expected {GAPS + 1} frames beside the busy thread, the spinner wrote '
+                                f'{len(frames)} in {JOIN_TIMEOUT} s: it never got the GIL back')
     gap = statistics.median(b.time - a.time for a, b in zip(frames, frames[1:]))
     expected = GAP_INTERVAL + switch_delay()
     # A wake-up on a shared machine comes a few milliseconds late, never early.
@@ -304,10 +308,7 @@ def sleep_in_threads(k: int, seconds: float) -> float:
     """Wall time for k threads that each sleep ``seconds``, started together."""
     threads = [threading.Thread(target=time.sleep, args=(seconds,), name=f'sleeper-{i}') for i in range(k)]
     start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        finish(thread)
+    run_together(threads)
     return time.perf_counter() - start
 
 
