@@ -57,15 +57,25 @@ def no_leaks():
     for thread in new_threads:
         thread.join(LEAK_GRACE)
     left_threads = [t.name for t in new_threads if t.is_alive()]
-    new_children = [p for p in measure.children() if p.pid not in children_before]
-    _, alive = psutil.wait_procs(new_children, timeout=LEAK_GRACE)  # also reaps zombies
+    left_children = []
+    # multiprocessing's own processes are joined through multiprocessing, which must do the
+    # reaping to know they ended; psutil waits for the others (and reaps zombies).
+    for proc in multiprocessing.active_children():
+        if proc.pid not in children_before:
+            proc.join(LEAK_GRACE)
+            if proc.is_alive():
+                left_children.append(proc.pid)
+                proc.kill()
+                proc.join(LEAK_GRACE)
+    others = [p for p in measure.children() if p.pid not in children_before]
+    _, alive = psutil.wait_procs(others, timeout=LEAK_GRACE)
     for proc in alive:
+        left_children.append(proc.pid)
         proc.kill()
     psutil.wait_procs(alive, timeout=LEAK_GRACE)
-    multiprocessing.active_children()  # lets multiprocessing forget the processes just reaped
-    if left_threads or alive:
+    if left_threads or left_children:
         pytest.fail(f'the test left behind threads {left_threads} and child processes '
-                    f'{[p.pid for p in alive]}: every unit a test starts must be stopped and joined',
+                    f'{left_children}: every unit a test starts must be stopped and joined',
                     pytrace=False)
 
 

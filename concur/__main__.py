@@ -23,9 +23,13 @@ class Parser(argparse.ArgumentParser):
 
 def seconds(text: str) -> float:
     try:
-        return positive_number('seconds', float(text))
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f'expected a number of seconds above 0, got {text!r}') from None
+        raise argparse.ArgumentTypeError(f'expected a number of seconds, got {text!r}') from None
+    try:
+        return positive_number('seconds', value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def workers(text: str) -> int:
@@ -60,9 +64,7 @@ def run_spinner(args: argparse.Namespace) -> int:
 def run_primes(args: argparse.Namespace) -> int:
     numbers = checkers.NUMBERS
     if args.start_method and args.model not in checkers.PROCESS_CHECKERS:
-        print(f'python -m concur primes: error: --start-method is for '
-              f'{" and ".join(checkers.PROCESS_CHECKERS)}, not {args.model} (see --help)', file=sys.stderr)
-        return 2
+        args.parser.error(f'--start-method is for {" and ".join(checkers.PROCESS_CHECKERS)}, not {args.model}')
     options = {} if args.model == 'sequential' else {'workers': args.workers}
     if args.start_method:
         options['start_method'] = args.start_method
@@ -104,7 +106,7 @@ def parser() -> Parser:
                                  f'sequential has none)')
     check_demo.add_argument('--start-method', choices=multiprocessing.get_all_start_methods(),
                             help='how procs and pool start their processes (default: the platform\'s)')
-    check_demo.set_defaults(run=run_primes)
+    check_demo.set_defaults(run=run_primes, parser=check_demo)
     return top
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import numbers
+import threading
 
 
 def positive_number(name: str, value: object) -> float:
-    """Return ``value`` as a float if it is a real number above zero, else raise."""
+    """Return ``value`` as a float if it is a number of seconds above zero that a wait can take."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f'{name} must be a number of seconds, got {value!r} ({type(value).__name__})')
     if not value > 0:  # also rejects NaN
         raise ValueError(f'{name} must be greater than 0, got {value!r}')
+    if not value <= threading.TIMEOUT_MAX:  # also rejects inf: no clock can wait that long
+        raise ValueError(f'{name} must be at most {threading.TIMEOUT_MAX:g} seconds, got {value!r}')
     return float(value)
 
 
@@ -25,6 +29,14 @@ def positive_int(name: str, value: object) -> int:
     """Return ``value`` if it is an int of at least 1, else raise."""
     if integer(name, value) < 1:
         raise ValueError(f'{name} must be at least 1, got {value!r}')
+    return value
+
+
+def start_method(name: str, value: object) -> str | None:
+    """Return ``value`` if it is None (the platform's default) or a start method this platform has."""
+    methods = multiprocessing.get_all_start_methods()
+    if value is not None and text(name, value) not in methods:
+        raise ValueError(f'{name} must be one of {methods} here, got {value!r}')
     return value
 
 

@@ -131,11 +131,11 @@ def late_reader(numbers: Iterable[int] = NUMBERS, workers: int | None = None,
                 stop_when_jobs_empty: bool) -> list[PrimeResult]:
     """``procs`` with a reader that falls behind, to replay the race the book fixed.
 
-    After each result the reader waits until every worker has ended, as a reader slowed down
-    by a busy machine may; only then does it decide whether to go on. With
-    ``stop_when_jobs_empty`` it stops once the job queue is empty, as the book's first
-    ``procs.py`` did, and loses the results still waiting; otherwise it counts one ``DONE`` per
-    worker, as the book's fixed version does, and loses none. Fine for a few hundred numbers:
+    The reader waits until every worker has ended, as a reader slowed down by a busy machine
+    may. With ``stop_when_jobs_empty`` it waits after each result, then stops once the job queue
+    is empty, as the book's first ``procs.py`` did, and loses the results still waiting;
+    otherwise it waits before its first result, then counts one ``DONE`` per worker, as the
+    book's fixed version does, and loses none. Fine for a few hundred numbers:
     the results wait in a pipe meanwhile.
     """
     def collect(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[PrimeResult]:
@@ -186,10 +186,7 @@ def _workers(workers: int | None) -> int:
 
 
 def _context(start_method: str | None) -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    if start_method is not None and check.text('start_method', start_method) not in methods:
-        raise ValueError(f'start_method must be one of {methods} here, got {start_method!r}')
-    return multiprocessing.get_context(start_method)
+    return multiprocessing.get_context(check.start_method('start_method', start_method))
 
 
 def _in_processes(numbers: tuple[int, ...], workers: int, ctx: multiprocessing.context.BaseContext,
@@ -223,7 +220,6 @@ def _run(numbers: tuple[int, ...], jobs: Queue, results: Queue, units: Sequence[
     workers; either way they are joined before this returns.
     """
     started: list[Unit] = []
-    finished = False
     try:
         for unit in units:
             unit.start()
@@ -233,18 +229,22 @@ def _run(numbers: tuple[int, ...], jobs: Queue, results: Queue, units: Sequence[
         for _ in units:
             jobs.put(0)
         yield from collect(jobs, results, units)
-        finished = True
-    finally:
-        if not finished:
-            abandon()
-        _join(started)
+    except BaseException:
+        abandon()
+        # A thread still finishes the number it holds; the error on its way must not be
+        # replaced by one about the wait.
+        _join(started, strict=False)
+        raise
+    _join(started)
 
 
-def _join(units: Sequence[Unit]) -> None:
+def _join(units: Sequence[Unit], strict: bool = True) -> None:
+    """Join every unit, each within JOIN_TIMEOUT; if ``strict``, raise for those still running."""
     for unit in units:
         unit.join(JOIN_TIMEOUT)
-        if unit.is_alive():
-            raise RuntimeError(f'{unit} was still running {JOIN_TIMEOUT} s after it was told to stop')
+    running = [unit for unit in units if unit.is_alive()]
+    if strict and running:
+        raise RuntimeError(f'{running} still running {JOIN_TIMEOUT} s after they were told to stop')
 
 
 def _from_executor(make: Callable[[], concurrent.futures.Executor],

@@ -40,6 +40,7 @@ def show(out: TextIO, text: str) -> None:
 
 def spin(msg: str, done: Waitable, interval: float = INTERVAL, out: TextIO | None = None) -> None:
     """Show a frame every ``interval`` seconds until ``done`` is set, then blank the line."""
+    msg, interval = checked(msg, interval)
     out = sys.stdout if out is None else out
     for status in statuses(msg):
         show(out, status)
@@ -67,5 +68,5 @@ def supervise(spinner: Unit, done: Settable, work: Callable[[], int], out: TextI
 
 
 def checked(msg: str, interval: float) -> tuple[str, float]:
-    """Validate the arguments every supervisor takes."""
+    """Validate the arguments every spinner and supervisor takes."""
     return check.text('msg', msg), check.positive_number('interval', interval)

@@ -12,6 +12,7 @@ from concur.spinner import ANSWER, INTERVAL, MESSAGE, SECONDS, blanks, checked, 
 
 async def spin(msg: str, interval: float = INTERVAL, out: TextIO | None = None) -> None:
     """Show a frame every ``interval`` seconds until cancelled, then blank the line."""
+    msg, interval = checked(msg, interval)
     out = sys.stdout if out is None else out
     for status in statuses(msg):
         show(out, status)

@@ -1,9 +1,10 @@
 """The spinner in a child process: the parent works while the child spins.
 
 The child is started with the start method asked for (``fork``, ``spawn``, ``forkserver``) or the
-platform's default. Its frames go to its own standard output, which it inherits from the parent,
-unless ``out`` is given: then ``out`` must be picklable, since under ``spawn`` the child receives a
-copy of its arguments.
+platform's default. Its frames go to its own standard output (the parent's, or under
+``forkserver`` that of the server, which the first process that needed it started) unless ``out``
+is given: then ``out`` must be picklable, since under ``spawn`` the child receives a copy of its
+arguments.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import multiprocessing
 import sys
 from typing import Callable, TextIO
 
+from concur import check
 from concur.spinner import INTERVAL, MESSAGE, checked, slow, spin, supervise
 
 
@@ -20,7 +22,7 @@ def supervisor(work: Callable[[], int] = slow, msg: str = MESSAGE,
                start_method: str | None = None) -> int:
     """Run ``work`` in this process while a spinner process shows frames; return its result."""
     msg, interval = checked(msg, interval)
-    ctx = multiprocessing.get_context(start_method)
+    ctx = multiprocessing.get_context(check.start_method('start_method', start_method))
     done = ctx.Event()
     spinner = ctx.Process(target=spin, args=(msg, done, interval, out), name='spinner')
     return supervise(spinner, done, work, sys.stdout if out is None else out)

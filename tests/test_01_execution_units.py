@@ -22,7 +22,7 @@ from typing import Callable, NamedTuple
 import psutil
 import pytest
 
-from claims import JOIN_TIMEOUT, assert_at_most, assert_between, finish
+from claims import JOIN_TIMEOUT, assert_at_most, assert_between, finish, run_together
 from concur import spinner, spinner_async, units
 
 
@@ -140,11 +140,7 @@ def add_one(counter: list[int], lock: contextlib.AbstractContextManager[object],
 def count_with_threads(k: int, lock: contextlib.AbstractContextManager[object],
                        between: Callable[[], object]) -> int:
     counter = [0]
-    threads = [threading.Thread(target=add_one, args=(counter, lock, between)) for _ in range(k)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        finish(thread)
+    run_together([threading.Thread(target=add_one, args=(counter, lock, between)) for _ in range(k)])
     return counter[0]
 
 
@@ -250,7 +246,7 @@ def test_thread_and_process_say_initial_before_start_and_stopped_after_join():
         assert 'initial' in repr(unit), f'expected "initial" before start(), got {unit!r}'
         unit.start()
         done.set()
-        unit.join(JOIN_TIMEOUT)
+        finish(unit)
         assert 'stopped' in repr(unit), f'expected "stopped" after join(), got {unit!r}'
 
 

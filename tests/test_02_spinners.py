@@ -66,9 +66,13 @@ def supervise(model: str, out: FrameLog | None, start_method: str | None = None)
 
 def run(model: str, start_method: str | None = None) -> Run:
     """Run a supervisor with its spinner writing to a FrameLog (a process's through a pipe)."""
-    log = FrameLog(multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None)
+    sink = multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None
+    log = FrameLog(sink)
     answer, started, ended = supervise(model, log, start_method)
-    return Run(answer, started, ended, log.frames(), log.writes())
+    result = Run(answer, started, ended, log.frames(), log.writes())
+    if sink is not None:
+        sink.close()
+    return result
 
 
 @pytest.fixture(scope='module')
@@ -208,6 +212,8 @@ def test_spinner_is_gone_at_once_when_told_to_stop(model, table):
         done.set()
         unit.join(JOIN_TIMEOUT)
         latency = time.perf_counter() - start
+        if model == 'process':
+            sink.close()
     table.add(model=model, work=f'stop, interval {interval:g} s',
               note=f'gone {1000 * latency:.1f} ms after the stop signal')
     # A process also has to exit and be reaped: a few tens of milliseconds.

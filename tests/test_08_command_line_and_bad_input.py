@@ -51,6 +51,7 @@ def test_spinner_demo_spins_then_prints_the_answer(model):
     ['spinner', 'thread', '--seconds', '-1'],
     ['spinner', 'thread', '--seconds', '0'],
     ['spinner', 'thread', '--seconds', 'soon'],
+    ['spinner', 'thread', '--seconds', 'inf'],
     ['spinner', 'thread', '--work', 'juggle'],
 ], ids=lambda args: ' '.join(args) or 'no arguments')
 def test_command_line_refuses_bad_arguments_in_one_line_with_status_2(args):
@@ -62,8 +63,9 @@ def test_command_line_refuses_bad_arguments_in_one_line_with_status_2(args):
 
 
 @pytest.mark.parametrize('value, error', [(0, ValueError), (-0.1, ValueError), (float('nan'), ValueError),
-                                          ('0.1', TypeError), (True, TypeError), (None, TypeError)],
-                         ids=['0', '-0.1', 'nan', "'0.1'", 'True', 'None'])
+                                          (float('inf'), ValueError), ('0.1', TypeError), (True, TypeError),
+                                          (None, TypeError)],
+                         ids=['0', '-0.1', 'nan', 'inf', "'0.1'", 'True', 'None'])
 @pytest.mark.parametrize('model', ['thread', 'process', 'async'])
 def test_supervisors_refuse_a_bad_interval_before_starting_anything(model, value, error):
     """An interval is a positive number of seconds; anything else is refused with its name."""
@@ -83,6 +85,12 @@ def test_slow_refuses_a_bad_number_of_seconds(value, error):
         spinner.slow(value)
     with pytest.raises(error, match='seconds'):
         asyncio.run(spinner_async.slow(value))
+
+
+@pytest.mark.parametrize('value, error', [('fork-exec', ValueError), (3, TypeError)], ids=repr)
+def test_process_supervisor_refuses_an_unknown_start_method(value, error):
+    with pytest.raises(error, match='start_method'):
+        spinner_proc.supervisor(start_method=value)
 
 
 def test_supervisors_refuse_a_message_that_is_not_text():
