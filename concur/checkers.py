@@ -77,7 +77,7 @@ def report(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[Prime
 
 
 def report_until_jobs_empty(jobs: Queue, results: Queue, units: Sequence[Unit],
-                            pause: Callable[[], object] = lambda: None) -> Iterator[PrimeResult]:
+                            pause: Callable[[], object]) -> Iterator[PrimeResult]:
     """The book's first result loop, which had a race: it stops once the job queue is empty.
 
     An empty job queue only says that every job was taken, not that every result was read:

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import NamedTuple
 
-from concur.protocols import Queue as Sink
+from concur.protocols import Queue
 from concur.spinner import FRAMES
 
 
@@ -31,8 +31,8 @@ FRAME = re.compile('\r[' + re.escape(FRAMES) + '] ')
 class FrameLog:
     """A write-only text stream that keeps every write as a ``Written`` record."""
 
-    def __init__(self, sink: Sink | None = None) -> None:
-        self._sink: Sink = queue.SimpleQueue() if sink is None else sink
+    def __init__(self, sink: Queue | None = None) -> None:
+        self._sink: Queue = queue.SimpleQueue() if sink is None else sink
         self._kept: list[Written] = []
 
     def write(self, text: str) -> int:

@@ -18,6 +18,10 @@ class Settable(Protocol):
     def set(self) -> None: ...
 
 
+class Releasable(Protocol):
+    def release(self) -> None: ...
+
+
 class Unit(Protocol):
     """A ``threading.Thread`` or a ``multiprocessing`` process."""
 

@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Iterable, Protocol
+from typing import Iterable
 
-from concur.protocols import Queue as Channel, Settable, Waitable
+from concur.protocols import Queue, Releasable, Settable, Waitable
 
 # A module global: each process has its own copy, the threads of one process share it.
 value = 'set at import'
 
 
-class Releasable(Protocol):
-    def release(self) -> None: ...
-
-
-def change_value(new: str, seen: Channel) -> None:
+def change_value(new: str, seen: Queue) -> None:
     """Set the module global ``value`` and report the value this unit now sees."""
     global value
     value = new
     seen.put(value)
 
 
-def square(n: int, results: Channel) -> None:
+def square(n: int, results: Queue) -> None:
     """Hand ``n * n`` back the only way a thread or a process can: through a channel."""
     results.put(n * n)
 
@@ -38,7 +34,7 @@ async def square_async(n: int) -> int:
     return n * n
 
 
-def produce(items: Iterable[object], out: Channel) -> None:
+def produce(items: Iterable[object], out: Queue) -> None:
     """Put ``items`` into ``out`` one by one, in order."""
     for item in items:
         out.put(item)

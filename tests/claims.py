@@ -6,7 +6,10 @@ at the claim in the test, and says what was expected, what was measured, and wha
 
 from __future__ import annotations
 
-from typing import Sequence
+import math
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Sequence, TypeVar
 
 from concur.framelog import Written
 from concur.protocols import Unit
@@ -14,6 +17,36 @@ from concur.protocols import Unit
 # A unit that has been told to stop and is not gone after this many seconds has hung; the
 # claims themselves are about tenths of a second.
 JOIN_TIMEOUT = 5.0
+
+T = TypeVar('T')
+
+
+@dataclass
+class Span:
+    """When the work ran, read on time.perf_counter(), the clock the FrameLog stamps writes with."""
+    start: float = math.nan
+    end: float = math.nan
+
+    def run(self, work: Callable[[], T]) -> T:
+        self.start = time.perf_counter()
+        try:
+            return work()
+        finally:
+            self.end = time.perf_counter()
+
+    async def run_async(self, work: Callable[[], Awaitable[T]]) -> T:
+        self.start = time.perf_counter()
+        try:
+            return await work()
+        finally:
+            self.end = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+    def during(self, frames: list[Written]) -> list[Written]:
+        return [f for f in frames if self.start <= f.time <= self.end]
 
 
 def assert_between(measured: float, low: float, high: float, *, what: str, meaning: str) -> None:

@@ -19,7 +19,7 @@ from typing import Callable, NamedTuple
 
 import pytest
 
-from claims import JOIN_TIMEOUT, assert_at_most, assert_spun_at_full_rate
+from claims import JOIN_TIMEOUT, Span, assert_at_most, assert_spun_at_full_rate
 from concur import spinner, spinner_async, spinner_proc, spinner_thread
 from concur.framelog import FrameLog, Written, count_frames
 
@@ -36,40 +36,26 @@ class Run(NamedTuple):
     writes: list[Written]
 
 
-def supervise(model: str, out: FrameLog | None, start_method: str | None = None) -> tuple[int, float, float]:
+def supervise(model: str, out: FrameLog | None, start_method: str | None = None) -> tuple[int, Span]:
     """Run the model's supervisor around slow(); return the answer and when the work ran."""
-    times: list[float] = []
-
-    def timed(work: Callable[[], int]) -> int:
-        times.append(time.perf_counter())
-        try:
-            return work()
-        finally:
-            times.append(time.perf_counter())
-
+    span = Span()
+    work = functools.partial(span.run, functools.partial(spinner.slow, WORK))
     if model == 'thread':
-        answer = spinner_thread.supervisor(lambda: timed(functools.partial(spinner.slow, WORK)),
-                                           interval=INTERVAL, out=out)
+        answer = spinner_thread.supervisor(work, interval=INTERVAL, out=out)
     elif model == 'process':
-        answer = spinner_proc.supervisor(lambda: timed(functools.partial(spinner.slow, WORK)),
-                                         interval=INTERVAL, out=out, start_method=start_method)
+        answer = spinner_proc.supervisor(work, interval=INTERVAL, out=out, start_method=start_method)
     else:
-        async def work() -> int:
-            times.append(time.perf_counter())
-            try:
-                return await spinner_async.slow(WORK)
-            finally:
-                times.append(time.perf_counter())
-        answer = asyncio.run(spinner_async.supervisor(work, interval=INTERVAL, out=out))
-    return answer, times[0], times[1]
+        async_work = functools.partial(span.run_async, functools.partial(spinner_async.slow, WORK))
+        answer = asyncio.run(spinner_async.supervisor(async_work, interval=INTERVAL, out=out))
+    return answer, span
 
 
 def run(model: str, start_method: str | None = None) -> Run:
     """Run a supervisor with its spinner writing to a FrameLog (a process's through a pipe)."""
     sink = multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None
     log = FrameLog(sink)
-    answer, started, ended = supervise(model, log, start_method)
-    result = Run(answer, started, ended, log.frames(), log.writes())
+    answer, span = supervise(model, log, start_method)
+    result = Run(answer, span.start, span.end, log.frames(), log.writes())
     if sink is not None:
         sink.close()
     return result

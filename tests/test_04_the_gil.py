@@ -9,7 +9,6 @@ where it awaits. The prime is calibrated at run time to take a few tenths of a s
 from __future__ import annotations
 
 import asyncio
-import math
 import multiprocessing
 import os
 import statistics
@@ -17,49 +16,20 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from functools import partial
-from typing import Awaitable, Callable, Iterator, TypeVar
+from typing import Iterator, TypeVar
 
 import pytest
 
-from claims import JOIN_TIMEOUT, assert_at_most, assert_between, assert_spun_at_full_rate, run_together
+from claims import JOIN_TIMEOUT, Span, assert_at_most, assert_between, assert_spun_at_full_rate, run_together
 from concur import machine, primes, spinner_async, spinner_proc, spinner_thread
 from concur.__main__ import main
-from concur.framelog import FrameLog, Written, count_frames
+from concur.framelog import FrameLog, count_frames
 from concur.primes import PRIME_FIXTURE, is_prime
 
 T = TypeVar('T')
 
 INTERVAL = 0.03  # the spinner's; about ten frames while the calibrated is_prime runs
-
-
-@dataclass
-class Span:
-    """When the work ran, read on time.perf_counter(), the clock the FrameLog stamps writes with."""
-    start: float = math.nan
-    end: float = math.nan
-
-    def run(self, work: Callable[[], T]) -> T:
-        self.start = time.perf_counter()
-        try:
-            return work()
-        finally:
-            self.end = time.perf_counter()
-
-    async def run_async(self, work: Callable[[], Awaitable[T]]) -> T:
-        self.start = time.perf_counter()
-        try:
-            return await work()
-        finally:
-            self.end = time.perf_counter()
-
-    @property
-    def seconds(self) -> float:
-        return self.end - self.start
-
-    def during(self, frames: list[Written]) -> list[Written]:
-        return [f for f in frames if self.start <= f.time <= self.end]
 
 
 def switch_delay() -> float:
