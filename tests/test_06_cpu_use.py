@@ -37,6 +37,10 @@ IDLE_CORES = (ROUNDING + 0.01) / BLOCK
 # A busy thread gets a whole core when one is free; the counters' 10 ms ticks make the measured
 # value wobble by a few hundredths either way.
 ONE_CORE = (0.8, 1.15)
+# A claim about one busy core needs a core to itself: other programs must have left all but a
+# few hundredths of one free. With less, the busy thread shares a core, and 0.8 of one means
+# nothing (seen here: 0.79 while another program and another test worker ran).
+WHOLE_CORE = 0.95
 
 
 def skip_unless_free(usage: Usage, cores: float, claim: str) -> None:
@@ -62,7 +66,7 @@ def test_measure_sees_about_one_core_in_a_block_that_spins():
     """A loop that never waits keeps one core busy for the whole wall time."""
     with Usage() as usage:
         units.busy(BLOCK)
-    skip_unless_free(usage, ONE_CORE[0], 'a busy loop uses one core')
+    skip_unless_free(usage, WHOLE_CORE, 'a busy loop uses one core')
     assert_between(usage.cores, *ONE_CORE, what='cores used by a busy loop',
                    meaning='one thread that never waits uses one core')
 
@@ -114,7 +118,7 @@ def test_measure_gives_each_thread_its_own_cpu_time():
         usage.sample()
         may_end.set()
         finish(worker)
-    skip_unless_free(usage, ONE_CORE[0], 'a busy thread uses one core')
+    skip_unless_free(usage, WHOLE_CORE, 'a busy thread uses one core')
     this = usage.threads[threading.get_native_id()]
     assert_between(usage.threads[worker.native_id] / BLOCK, *ONE_CORE,
                    what='the busy thread\'s CPU seconds per second of work',
@@ -147,7 +151,7 @@ def test_is_prime_uses_about_one_core_second_per_wall_second(calibrated_prime, t
     """``is_prime`` only computes: it never waits, so it keeps one core busy while it runs."""
     with Usage() as usage:
         assert primes.is_prime(calibrated_prime)
-    skip_unless_free(usage, ONE_CORE[0], 'is_prime uses a whole core')
+    skip_unless_free(usage, WHOLE_CORE, 'is_prime uses a whole core')
     assert_between(usage.cores, *ONE_CORE, what='cores used by is_prime',
                    meaning='pure-Python work keeps exactly one core busy')
     table.add(model='sequential', work='is_prime x1', wall_s=usage.wall, cores=usage.cores)
@@ -233,7 +237,7 @@ def test_the_spinner_thread_uses_almost_no_cpu_while_the_main_thread_uses_a_core
               note=f'spinner thread {spinner_cores:.2f} cores, worker {worker:.2f}')
     assert_at_most(spinner_cores, IDLE_CORES, what='cores used by the spinner thread',
                    meaning='between frames the spinner waits on its Event, off the CPU')
-    skip_unless_free(usage, ONE_CORE[0], 'the worker thread uses a whole core')
+    skip_unless_free(usage, WHOLE_CORE, 'the worker thread uses a whole core')
     assert_between(worker, *ONE_CORE, what='cores used by the main thread running is_prime',
                    meaning='pure-Python work keeps its thread on one core')
 
