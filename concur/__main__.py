@@ -101,9 +101,9 @@ def parser() -> Parser:
     check_demo.add_argument('model', choices=list(checkers.CHECKERS),
                             help='sequential: in this thread; threads, procs: workers fed by queues; '
                                  'pool: a ProcessPoolExecutor; interpreters (Python 3.14+): subinterpreters')
-    check_demo.add_argument('workers', nargs='?', type=workers, default=machine.usable_cores(),
-                            help=f'how many workers (default: the {machine.usable_cores()} usable cores; '
-                                 f'sequential has none)')
+    cores = machine.usable_cores()
+    check_demo.add_argument('workers', nargs='?', type=workers, default=cores,
+                            help=f'how many workers (default: the {cores} usable cores; sequential has none)')
     check_demo.add_argument('--start-method', choices=multiprocessing.get_all_start_methods(),
                             help='how procs and pool start their processes (default: the platform\'s)')
     check_demo.set_defaults(run=run_primes, parser=check_demo)
