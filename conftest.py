@@ -19,11 +19,10 @@ import psutil
 import pytest
 from filelock import FileLock
 
-from concur import machine, measure, primes
+from concur import machine, primes
+from concur.timeouts import LEAK_GRACE
+from concur.testing import measure
 
-# How long a thread or a process that a test has told to stop may take to be gone; past it,
-# the test failed to clean up. Short enough to fail fast, long enough for a loaded machine.
-LEAK_GRACE = 3.0
 TABLE = 'concur'
 COLUMNS = ('model', 'work', 'frames', 'wall s', 'cores', 'speedup', 'note')
 
@@ -33,7 +32,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.fixture(autouse=True)
-def cpu_turn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str):
+def cpu_turn(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+):
     """Under pytest-xdist, a test marked ``cpu`` runs holding a lock file that all the workers of
     the run share (in the run's own temporary folder), so CPU-measuring tests take turns.
 
@@ -74,9 +75,11 @@ def no_leaks():
         proc.kill()
     psutil.wait_procs(alive, timeout=LEAK_GRACE)
     if left_threads or left_children:
-        pytest.fail(f'the test left behind threads {left_threads} and child processes '
-                    f'{left_children}: every unit a test starts must be stopped and joined',
-                    pytrace=False)
+        pytest.fail(
+            f'the test left behind threads {left_threads} and child processes '
+            f'{left_children}: every unit a test starts must be stopped and joined',
+            pytrace=False,
+        )
 
 
 @pytest.fixture(params=multiprocessing.get_all_start_methods())
@@ -94,8 +97,12 @@ class Table:
     def add(self, model: str, work: str, **measured: Any) -> None:
         """Record one row: the model, the work, and named numbers (frames, wall s, cores, ...)."""
         item = self._request.node
-        row = {'model': model, 'work': work, 'test': item.originalname,
-               'order': item.session.items.index(item)}
+        row = {
+            'model': model,
+            'work': work,
+            'test': item.originalname,
+            'order': item.session.items.index(item),
+        }
         for key, value in measured.items():
             row[key.replace('_', ' ')] = value
         item.user_properties.append((TABLE, row))
@@ -123,9 +130,14 @@ def _cell(value: Any) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    rows = [value for reports in terminalreporter.stats.values() for report in reports
-            if getattr(report, 'when', None) == 'call'
-            for name, value in getattr(report, 'user_properties', ()) if name == TABLE]
+    rows = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, 'when', None) == 'call'
+        for name, value in getattr(report, 'user_properties', ())
+        if name == TABLE
+    ]
     if not rows:
         return
     rows.sort(key=lambda row: row['order'])

@@ -14,23 +14,35 @@ from __future__ import annotations
 import argparse
 from typing import Iterator
 
-from concur import checkers, machine, measure
+from concur import checkers, machine
+from concur.testing import measure
 from concur.__main__ import Parser, workers
 
 
 def run(label: str, results: Iterator[checkers.PrimeResult]) -> float:
     with measure.Usage() as usage:
         count = sum(1 for _ in results)
-    print(f'{label:>24}: {count} checks in {usage.wall:6.2f} s, {usage.cores:.2f} cores used, '
-          f'{usage.available:.2f} free', flush=True)
+    print(
+        f'{label:>24}: {count} checks in {usage.wall:6.2f} s, {usage.cores:.2f} cores used, '
+        f'{usage.available:.2f} free',
+        flush=True,
+    )
     return usage.wall
 
 
 def main() -> None:
-    parser = Parser(prog='python -m benchmarks.procs_speedup', description=__doc__,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('workers', nargs='?', type=workers, default=machine.usable_cores(),
-                        help='how many worker processes (default: the usable cores)')
+    parser = Parser(
+        prog='python -m benchmarks.procs_speedup',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        'workers',
+        nargs='?',
+        type=workers,
+        default=machine.usable_cores(),
+        help='how many worker processes (default: the usable cores)',
+    )
     count = parser.parse_args().workers
     print(machine.describe())
     sequential = run('sequential', checkers.sequential())

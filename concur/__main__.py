@@ -11,7 +11,7 @@ import time
 from typing import NoReturn, Sequence
 
 from concur import checkers, machine, primes, spinner, spinner_async, spinner_proc, spinner_thread
-from concur.check import positive_int, positive_number
+from concur.arguments import positive_int, positive_number
 
 
 class Parser(argparse.ArgumentParser):
@@ -36,8 +36,9 @@ def workers(text: str) -> int:
     try:
         return positive_int('workers', int(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f'expected a whole number of workers, at least 1, '
-                                         f'got {text!r}') from None
+        raise argparse.ArgumentTypeError(
+            f'expected a whole number of workers, at least 1, got {text!r}'
+        ) from None
 
 
 def run_spinner(args: argparse.Namespace) -> int:
@@ -64,11 +65,17 @@ def run_spinner(args: argparse.Namespace) -> int:
 def run_primes(args: argparse.Namespace) -> int:
     numbers = checkers.NUMBERS
     if args.start_method and args.model not in checkers.PROCESS_CHECKERS:
-        args.parser.error(f'--start-method is for {" and ".join(checkers.PROCESS_CHECKERS)}, not {args.model}')
+        args.parser.error(
+            f'--start-method is for {" and ".join(checkers.PROCESS_CHECKERS)}, not {args.model}'
+        )
     options = {} if args.model == 'sequential' else {'workers': args.workers}
     if args.start_method:
         options['start_method'] = args.start_method
-    how = 'sequentially' if args.model == 'sequential' else f'with {args.model}, {args.workers} workers'
+    how = (
+        'sequentially'
+        if args.model == 'sequential'
+        else f'with {args.model}, {args.workers} workers'
+    )
     print(f'Checking {len(numbers)} numbers {how}:')
     start = time.perf_counter()
     checked = 0
@@ -82,30 +89,58 @@ def run_primes(args: argparse.Namespace) -> int:
 def parser() -> Parser:
     top = Parser(prog='python -m concur', description=__doc__)
     demos = top.add_subparsers(title='demos', dest='demo', required=True, parser_class=Parser)
-    spin = demos.add_parser('spinner', help='a spinner keeps you company while slow work runs',
-                            description='Show a spinner while slow work runs, then print the answer.')
-    spin.add_argument('model', choices=['thread', 'process', 'async'],
-                      help='where the spinner runs: a thread, a child process, or an asyncio task')
-    spin.add_argument('--work', choices=['sleep', 'prime'], default='sleep',
-                      help='what the slow work does: sleep, or check a prime with is_prime, '
-                           'CPU-bound (default: sleep)')
-    spin.add_argument('--seconds', type=seconds, default=None,
-                      help=f'sleep: how long the work sleeps (default: {spinner.SECONDS:g}); '
-                           f'prime: check a prime that takes about this long on this machine, '
-                           f'found by timing is_prime first (default: the book\'s prime '
-                           f'{primes.BOOK_PRIME:_}, a few seconds)')
+    spin = demos.add_parser(
+        'spinner',
+        help='a spinner keeps you company while slow work runs',
+        description='Show a spinner while slow work runs, then print the answer.',
+    )
+    spin.add_argument(
+        'model',
+        choices=['thread', 'process', 'async'],
+        help='where the spinner runs: a thread, a child process, or an asyncio task',
+    )
+    spin.add_argument(
+        '--work',
+        choices=['sleep', 'prime'],
+        default='sleep',
+        help='what the slow work does: sleep, or check a prime with is_prime, '
+        'CPU-bound (default: sleep)',
+    )
+    spin.add_argument(
+        '--seconds',
+        type=seconds,
+        default=None,
+        help=f'sleep: how long the work sleeps (default: {spinner.SECONDS:g}); '
+        f'prime: check a prime that takes about this long on this machine, '
+        f"found by timing is_prime first (default: the book's prime "
+        f'{primes.BOOK_PRIME:_}, a few seconds)',
+    )
     spin.set_defaults(run=run_spinner)
-    check_demo = demos.add_parser('primes', help='check the book\'s 20 numbers for primes, with each model',
-                                  description='Check the book\'s 20 numbers for primes and time each check, '
-                                              'as the book\'s sequential.py, threads.py and procs.py do.')
-    check_demo.add_argument('model', choices=list(checkers.CHECKERS),
-                            help='sequential: in this thread; threads, procs: workers fed by queues; '
-                                 'pool: a ProcessPoolExecutor; interpreters (Python 3.14+): subinterpreters')
+    check_demo = demos.add_parser(
+        'primes',
+        help="check the book's 20 numbers for primes, with each model",
+        description="Check the book's 20 numbers for primes and time each check, "
+        "as the book's sequential.py, threads.py and procs.py do.",
+    )
+    check_demo.add_argument(
+        'model',
+        choices=list(checkers.CHECKERS),
+        help='sequential: in this thread; threads, procs: workers fed by queues; '
+        'pool: a ProcessPoolExecutor; interpreters (Python 3.14+): subinterpreters',
+    )
     cores = machine.usable_cores()
-    check_demo.add_argument('workers', nargs='?', type=workers, default=cores,
-                            help=f'how many workers (default: the {cores} usable cores; sequential has none)')
-    check_demo.add_argument('--start-method', choices=multiprocessing.get_all_start_methods(),
-                            help='how procs and pool start their processes (default: the platform\'s)')
+    check_demo.add_argument(
+        'workers',
+        nargs='?',
+        type=workers,
+        default=cores,
+        help=f'how many workers (default: the {cores} usable cores; sequential has none)',
+    )
+    check_demo.add_argument(
+        '--start-method',
+        choices=multiprocessing.get_all_start_methods(),
+        help="how procs and pool start their processes (default: the platform's)",
+    )
     check_demo.set_defaults(run=run_primes, parser=check_demo)
     return top
 

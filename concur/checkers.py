@@ -19,13 +19,13 @@ import threading
 from time import perf_counter
 from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
-from concur import check, machine
+from concur import arguments, machine
+from concur.timeouts import JOIN_TIMEOUT
 from concur.protocols import Queue, Unit
 from concur.primes import PRIME_FIXTURE, is_prime
 
 NUMBERS: tuple[int, ...] = tuple(number.n for number in PRIME_FIXTURE)
-# A worker that has answered with its 0 is gone within milliseconds; past this, it hung.
-JOIN_TIMEOUT = 5.0
+
 # Subinterpreters, each with its own GIL, run one process's threads in parallel (CPython 3.14+).
 HAS_INTERPRETERS = hasattr(concurrent.futures, 'InterpreterPoolExecutor')
 
@@ -76,8 +76,9 @@ def report(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[Prime
             done += 1
 
 
-def report_until_jobs_empty(jobs: Queue, results: Queue, units: Sequence[Unit],
-                            pause: Callable[[], object]) -> Iterator[PrimeResult]:
+def report_until_jobs_empty(
+    jobs: Queue, results: Queue, units: Sequence[Unit], pause: Callable[[], object]
+) -> Iterator[PrimeResult]:
     """The book's first result loop, which had a race: it stops once the job queue is empty.
 
     An empty job queue only says that every job was taken, not that every result was read:
@@ -103,8 +104,10 @@ def threads(numbers: Iterable[int] = NUMBERS, workers: int | None = None) -> Ite
     numbers, workers = _numbers(numbers), _workers(workers)
     jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
     results: queue.SimpleQueue[PrimeResult] = queue.SimpleQueue()
-    units = [threading.Thread(target=worker, args=(jobs, results), name=f'prime-worker-{i}')
-             for i in range(workers)]
+    units = [
+        threading.Thread(target=worker, args=(jobs, results), name=f'prime-worker-{i}')
+        for i in range(workers)
+    ]
 
     def abandon() -> None:
         # A thread cannot be killed: take its remaining jobs, and it stops after the current one.
@@ -119,16 +122,21 @@ def threads(numbers: Iterable[int] = NUMBERS, workers: int | None = None) -> Ite
     return _run(numbers, jobs, results, units, report, abandon)
 
 
-def procs(numbers: Iterable[int] = NUMBERS, workers: int | None = None,
-          start_method: str | None = None) -> Iterator[PrimeResult]:
+def procs(
+    numbers: Iterable[int] = NUMBERS, workers: int | None = None, start_method: str | None = None
+) -> Iterator[PrimeResult]:
     """Check the numbers in ``workers`` child processes (default: the usable cores), started with
     ``start_method`` (default: the platform's), fed by ``multiprocessing`` queues."""
     return _in_processes(_numbers(numbers), _workers(workers), _context(start_method), report)
 
 
-def late_reader(numbers: Iterable[int] = NUMBERS, workers: int | None = None,
-                start_method: str | None = None, *,
-                stop_when_jobs_empty: bool) -> list[PrimeResult]:
+def late_reader(
+    numbers: Iterable[int] = NUMBERS,
+    workers: int | None = None,
+    start_method: str | None = None,
+    *,
+    stop_when_jobs_empty: bool,
+) -> list[PrimeResult]:
     """``procs`` with a reader that falls behind, to replay the race the book fixed.
 
     The reader waits until every worker has ended, as a reader slowed down by a busy machine
@@ -138,36 +146,48 @@ def late_reader(numbers: Iterable[int] = NUMBERS, workers: int | None = None,
     book's fixed version does, and loses none. Fine for a few hundred numbers:
     the results wait in a pipe meanwhile.
     """
+
     def collect(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[PrimeResult]:
         if stop_when_jobs_empty:
             return report_until_jobs_empty(jobs, results, units, pause=lambda: _join(units))
         _join(units)  # just as late: every worker has ended before the first result is read
         return report(jobs, results, units)
 
-    return list(_in_processes(_numbers(numbers), _workers(workers), _context(start_method), collect))
+    return list(
+        _in_processes(_numbers(numbers), _workers(workers), _context(start_method), collect)
+    )
 
 
-def pool(numbers: Iterable[int] = NUMBERS, workers: int | None = None,
-         start_method: str | None = None) -> Iterator[PrimeResult]:
+def pool(
+    numbers: Iterable[int] = NUMBERS, workers: int | None = None, start_method: str | None = None
+) -> Iterator[PrimeResult]:
     """Check the numbers with a ``concurrent.futures.ProcessPoolExecutor`` of ``workers``."""
     numbers, workers, ctx = _numbers(numbers), _workers(workers), _context(start_method)
-    return _from_executor(lambda: concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx),
-                          numbers)
+    return _from_executor(
+        lambda: concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx), numbers
+    )
 
 
-def interpreters(numbers: Iterable[int] = NUMBERS, workers: int | None = None) -> Iterator[PrimeResult]:
+def interpreters(
+    numbers: Iterable[int] = NUMBERS, workers: int | None = None
+) -> Iterator[PrimeResult]:
     """Check the numbers with a ``concurrent.futures.InterpreterPoolExecutor`` (CPython 3.14+):
     threads of this one process, each running its own subinterpreter with its own GIL."""
     if not HAS_INTERPRETERS:
-        raise RuntimeError(f'interpreters needs concurrent.futures.InterpreterPoolExecutor, new in '
-                           f'Python 3.14; this is Python {platform.python_version()}')
+        raise RuntimeError(
+            f'interpreters needs concurrent.futures.InterpreterPoolExecutor, new in '
+            f'Python 3.14; this is Python {platform.python_version()}'
+        )
     numbers, workers = _numbers(numbers), _workers(workers)
     return _from_executor(lambda: concurrent.futures.InterpreterPoolExecutor(workers), numbers)
 
 
 # The checkers by name, as the command line offers them.
 CHECKERS: dict[str, Callable[..., Iterator[PrimeResult]]] = {
-    'sequential': sequential, 'threads': threads, 'procs': procs, 'pool': pool,
+    'sequential': sequential,
+    'threads': threads,
+    'procs': procs,
+    'pool': pool,
     **({'interpreters': interpreters} if HAS_INTERPRETERS else {}),
 }
 # The checkers that start child processes, and so take a start method.
@@ -177,26 +197,34 @@ PROCESS_CHECKERS = ('procs', 'pool')
 def _numbers(numbers: Iterable[int]) -> tuple[int, ...]:
     """The numbers as a tuple, each an int of at least 1: 0 is the workers' stop signal."""
     if isinstance(numbers, (str, bytes)) or not isinstance(numbers, Iterable):
-        raise TypeError(f'numbers must be an iterable of ints, got {numbers!r} ({type(numbers).__name__})')
-    return tuple(check.positive_int(f'numbers[{i}]', n) for i, n in enumerate(numbers))
+        raise TypeError(
+            f'numbers must be an iterable of ints, got {numbers!r} ({type(numbers).__name__})'
+        )
+    return tuple(arguments.positive_int(f'numbers[{i}]', n) for i, n in enumerate(numbers))
 
 
 def _workers(workers: int | None) -> int:
-    return machine.usable_cores() if workers is None else check.positive_int('workers', workers)
+    return machine.usable_cores() if workers is None else arguments.positive_int('workers', workers)
 
 
 def _context(start_method: str | None) -> multiprocessing.context.BaseContext:
-    return multiprocessing.get_context(check.start_method('start_method', start_method))
+    return multiprocessing.get_context(arguments.start_method('start_method', start_method))
 
 
-def _in_processes(numbers: tuple[int, ...], workers: int, ctx: multiprocessing.context.BaseContext,
-                  collect: Collect) -> Iterator[PrimeResult]:
+def _in_processes(
+    numbers: tuple[int, ...],
+    workers: int,
+    ctx: multiprocessing.context.BaseContext,
+    collect: Collect,
+) -> Iterator[PrimeResult]:
     # Jobs go through a Queue, whose feeder thread writes to the pipe as the workers read: a
     # SimpleQueue would block this process on a full pipe before any result is read.
     jobs = ctx.Queue()
     results = ctx.SimpleQueue()
-    units = [ctx.Process(target=worker, args=(jobs, results), name=f'prime-worker-{i}')
-             for i in range(workers)]
+    units = [
+        ctx.Process(target=worker, args=(jobs, results), name=f'prime-worker-{i}')
+        for i in range(workers)
+    ]
 
     def abandon() -> None:
         jobs.cancel_join_thread()  # nobody will read the jobs left in the feeder's buffer
@@ -212,8 +240,14 @@ def _in_processes(numbers: tuple[int, ...], workers: int, ctx: multiprocessing.c
         results.close()
 
 
-def _run(numbers: tuple[int, ...], jobs: Queue, results: Queue, units: Sequence[Unit],
-         collect: Collect, abandon: Callable[[], None]) -> Iterator[PrimeResult]:
+def _run(
+    numbers: tuple[int, ...],
+    jobs: Queue,
+    results: Queue,
+    units: Sequence[Unit],
+    collect: Collect,
+    abandon: Callable[[], None],
+) -> Iterator[PrimeResult]:
     """Start the workers, give them the numbers and one 0 each, and yield what ``collect`` reads.
 
     If the reader stops early (an error, Ctrl-C, a loop that breaks), ``abandon`` stops the
@@ -247,8 +281,9 @@ def _join(units: Sequence[Unit], strict: bool = True) -> None:
         raise RuntimeError(f'{running} still running {JOIN_TIMEOUT} s after they were told to stop')
 
 
-def _from_executor(make: Callable[[], concurrent.futures.Executor],
-                   numbers: tuple[int, ...]) -> Iterator[PrimeResult]:
+def _from_executor(
+    make: Callable[[], concurrent.futures.Executor], numbers: tuple[int, ...]
+) -> Iterator[PrimeResult]:
     executor = make()
     try:
         futures = [executor.submit(check_prime, n) for n in largest_first(numbers)]

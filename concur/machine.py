@@ -35,11 +35,15 @@ def build() -> str:
     """The build in words, for test output."""
     if not free_threaded_build():
         return 'with the GIL'
-    return 'free-threaded, GIL disabled' if not gil_enabled() else 'free-threaded, GIL enabled again'
+    return (
+        'free-threaded, GIL disabled' if not gil_enabled() else 'free-threaded, GIL enabled again'
+    )
 
 
 def describe() -> str:
     """One line: interpreter, build, default start method, usable cores."""
-    return (f'{platform.python_implementation()} {platform.python_version()} ({build()}), '
-            f'start method {multiprocessing.get_start_method()}, '
-            f'{usable_cores()} usable cores, switch interval {sys.getswitchinterval() * 1000:g} ms')
+    return (
+        f'{platform.python_implementation()} {platform.python_version()} ({build()}), '
+        f'start method {multiprocessing.get_start_method()}, '
+        f'{usable_cores()} usable cores, switch interval {sys.getswitchinterval() * 1000:g} ms'
+    )

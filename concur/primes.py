@@ -14,7 +14,7 @@ import math
 import time
 from typing import NamedTuple
 
-from concur import check
+from concur import arguments
 
 
 class Number(NamedTuple):
@@ -52,7 +52,7 @@ BOOK_PRIME = 5_000_111_000_222_021
 
 def is_prime(n: int) -> bool:
     """Trial division by every odd number up to the square root: pure Python, all CPU."""
-    check.integer('n', n)
+    arguments.integer('n', n)
     if n < 3 or n % 2 == 0:
         return n == 2
     return not _odd_divisor_in(n, 3, math.isqrt(n) + 1)
@@ -73,8 +73,8 @@ NAP_EVERY = 50_000
 async def is_prime_nap(n: int, every: int = NAP_EVERY) -> bool:
     """``is_prime`` as a coroutine that naps: after each ``every`` divisors it awaits
     ``asyncio.sleep(0)``, which hands the event loop to the other tasks for a turn."""
-    check.integer('n', n)
-    check.positive_int('every', every)
+    arguments.integer('n', n)
+    arguments.positive_int('every', every)
     if n < 3 or n % 2 == 0:
         return n == 2
     stop = math.isqrt(n) + 1
@@ -103,7 +103,7 @@ def miller_rabin(n: int) -> bool:
 
     Exact below 3.3e24 (far above the chapter's numbers); beyond, a strong probable prime.
     """
-    check.integer('n', n)
+    arguments.integer('n', n)
     if n < 2:
         return False
     for p in _WITNESSES:
@@ -127,7 +127,7 @@ def miller_rabin(n: int) -> bool:
 
 def next_prime(n: int) -> int:
     """The smallest prime at least ``n``."""
-    n = max(check.integer('n', n), 2)
+    n = max(arguments.integer('n', n), 2)
     while not miller_rabin(n):
         n += 1
     return n
@@ -140,10 +140,10 @@ CALIBRATION_START = 10**8
 CALIBRATION_SECONDS = 0.01
 
 
-def check_seconds(n: int, repeat: int = 3) -> float:
+def time_is_prime(n: int, repeat: int = 3) -> float:
     """The shortest of ``repeat`` timings of ``is_prime(n)``: the others were slowed by something else."""
     best = math.inf
-    for _ in range(check.positive_int('repeat', repeat)):
+    for _ in range(arguments.positive_int('repeat', repeat)):
         start = time.perf_counter()
         is_prime(n)
         best = min(best, time.perf_counter() - start)
@@ -156,10 +156,10 @@ def calibrated_prime(seconds: float) -> int:
     ``is_prime`` is timed on a smaller prime, then scaled: ``seconds`` k times longer needs a
     number k**2 times larger, since the divisions tried grow as the square root of ``n``.
     """
-    seconds = check.positive_number('seconds', seconds)
+    seconds = arguments.positive_number('seconds', seconds)
     n = next_prime(CALIBRATION_START)
-    measured = check_seconds(n)
+    measured = time_is_prime(n)
     while measured < CALIBRATION_SECONDS:
         n = next_prime(n * 100)
-        measured = check_seconds(n)
+        measured = time_is_prime(n)
     return next_prime(int(n * (seconds / measured) ** 2))

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Callable, Iterator, TextIO
 
-from concur import check
+from concur import arguments
 from concur.protocols import Settable, Unit, Waitable
 
 FRAMES = '\\|/-'
@@ -40,7 +40,7 @@ def show(out: TextIO, text: str) -> None:
 
 def spin(msg: str, done: Waitable, interval: float = INTERVAL, out: TextIO | None = None) -> None:
     """Show a frame every ``interval`` seconds until ``done`` is set, then blank the line."""
-    msg, interval = checked(msg, interval)
+    msg, interval = validated(msg, interval)
     out = sys.stdout if out is None else out
     for status in statuses(msg):
         show(out, status)
@@ -51,7 +51,7 @@ def spin(msg: str, done: Waitable, interval: float = INTERVAL, out: TextIO | Non
 
 def slow(seconds: float = SECONDS) -> int:
     """Stand for slow work: sleep, then give the answer."""
-    time.sleep(check.positive_number('seconds', seconds))
+    time.sleep(arguments.positive_number('seconds', seconds))
     return ANSWER
 
 
@@ -67,6 +67,6 @@ def supervise(spinner: Unit, done: Settable, work: Callable[[], int], out: TextI
         spinner.join()
 
 
-def checked(msg: str, interval: float) -> tuple[str, float]:
+def validated(msg: str, interval: float) -> tuple[str, float]:
     """Validate the arguments every spinner and supervisor takes."""
-    return check.text('msg', msg), check.positive_number('interval', interval)
+    return arguments.text('msg', msg), arguments.positive_number('interval', interval)

@@ -6,13 +6,13 @@ import asyncio
 import sys
 from typing import Awaitable, Callable, TextIO
 
-from concur import check
-from concur.spinner import ANSWER, INTERVAL, MESSAGE, SECONDS, blanks, checked, show, statuses
+from concur import arguments
+from concur.spinner import ANSWER, INTERVAL, MESSAGE, SECONDS, blanks, validated, show, statuses
 
 
 async def spin(msg: str, interval: float = INTERVAL, out: TextIO | None = None) -> None:
     """Show a frame every ``interval`` seconds until cancelled, then blank the line."""
-    msg, interval = checked(msg, interval)
+    msg, interval = validated(msg, interval)
     out = sys.stdout if out is None else out
     for status in statuses(msg):
         show(out, status)
@@ -25,14 +25,18 @@ async def spin(msg: str, interval: float = INTERVAL, out: TextIO | None = None) 
 
 async def slow(seconds: float = SECONDS) -> int:
     """Stand for slow work that waits without blocking the event loop."""
-    await asyncio.sleep(check.positive_number('seconds', seconds))
+    await asyncio.sleep(arguments.positive_number('seconds', seconds))
     return ANSWER
 
 
-async def supervisor(work: Callable[[], Awaitable[int]] = slow, msg: str = MESSAGE,
-                     interval: float = INTERVAL, out: TextIO | None = None) -> int:
+async def supervisor(
+    work: Callable[[], Awaitable[int]] = slow,
+    msg: str = MESSAGE,
+    interval: float = INTERVAL,
+    out: TextIO | None = None,
+) -> int:
     """Await ``work`` while a spinner task shows frames; return its result."""
-    msg, interval = checked(msg, interval)
+    msg, interval = validated(msg, interval)
     out = sys.stdout if out is None else out
     spinner = asyncio.create_task(spin(msg, interval, out))
     print(f'spinner object: {spinner}', file=out)

@@ -13,16 +13,20 @@ import multiprocessing
 import sys
 from typing import Callable, TextIO
 
-from concur import check
-from concur.spinner import INTERVAL, MESSAGE, checked, slow, spin, supervise
+from concur import arguments
+from concur.spinner import INTERVAL, MESSAGE, validated, slow, spin, supervise
 
 
-def supervisor(work: Callable[[], int] = slow, msg: str = MESSAGE,
-               interval: float = INTERVAL, out: TextIO | None = None,
-               start_method: str | None = None) -> int:
+def supervisor(
+    work: Callable[[], int] = slow,
+    msg: str = MESSAGE,
+    interval: float = INTERVAL,
+    out: TextIO | None = None,
+    start_method: str | None = None,
+) -> int:
     """Run ``work`` in this process while a spinner process shows frames; return its result."""
-    msg, interval = checked(msg, interval)
-    ctx = multiprocessing.get_context(check.start_method('start_method', start_method))
+    msg, interval = validated(msg, interval)
+    ctx = multiprocessing.get_context(arguments.start_method('start_method', start_method))
     done = ctx.Event()
     spinner = ctx.Process(target=spin, args=(msg, done, interval, out), name='spinner')
     return supervise(spinner, done, work, sys.stdout if out is None else out)

@@ -6,13 +6,17 @@ import sys
 from threading import Event, Thread
 from typing import Callable, TextIO
 
-from concur.spinner import INTERVAL, MESSAGE, checked, slow, spin, supervise
+from concur.spinner import INTERVAL, MESSAGE, validated, slow, spin, supervise
 
 
-def supervisor(work: Callable[[], int] = slow, msg: str = MESSAGE,
-               interval: float = INTERVAL, out: TextIO | None = None) -> int:
+def supervisor(
+    work: Callable[[], int] = slow,
+    msg: str = MESSAGE,
+    interval: float = INTERVAL,
+    out: TextIO | None = None,
+) -> int:
     """Run ``work`` in this thread while a spinner thread shows frames; return its result."""
-    msg, interval = checked(msg, interval)
+    msg, interval = validated(msg, interval)
     out = sys.stdout if out is None else out
     done = Event()
     spinner = Thread(target=spin, args=(msg, done, interval, out), name='spinner')

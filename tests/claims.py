@@ -11,12 +11,10 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Sequence, TypeVar
 
-from concur.framelog import Written
+from concur.testing.framelog import Written
 from concur.protocols import Unit
+from concur.timeouts import JOIN_TIMEOUT
 
-# A unit that has been told to stop and is not gone after this many seconds has hung; the
-# claims themselves are about tenths of a second.
-JOIN_TIMEOUT = 5.0
 
 T = TypeVar('T')
 
@@ -24,6 +22,7 @@ T = TypeVar('T')
 @dataclass
 class Span:
     """When the work ran, read on time.perf_counter(), the clock the FrameLog stamps writes with."""
+
     start: float = math.nan
     end: float = math.nan
 
@@ -53,17 +52,22 @@ def assert_between(measured: float, low: float, high: float, *, what: str, meani
     """Fail unless ``low <= measured <= high``; the message names the quantity and what it means."""
     __tracebackhide__ = True
     assert low <= measured <= high, (
-        f'expected {what} between {low:.3g} and {high:.3g}, measured {measured:.3g}: {meaning}')
+        f'expected {what} between {low:.3g} and {high:.3g}, measured {measured:.3g}: {meaning}'
+    )
 
 
 def assert_at_least(measured: float, low: float, *, what: str, meaning: str) -> None:
     __tracebackhide__ = True
-    assert measured >= low, f'expected {what} of at least {low:.3g}, measured {measured:.3g}: {meaning}'
+    assert measured >= low, (
+        f'expected {what} of at least {low:.3g}, measured {measured:.3g}: {meaning}'
+    )
 
 
 def assert_at_most(measured: float, high: float, *, what: str, meaning: str) -> None:
     __tracebackhide__ = True
-    assert measured <= high, f'expected {what} of at most {high:.3g}, measured {measured:.3g}: {meaning}'
+    assert measured <= high, (
+        f'expected {what} of at most {high:.3g}, measured {measured:.3g}: {meaning}'
+    )
 
 
 def finish(unit: Unit) -> None:
@@ -83,8 +87,9 @@ def run_together(units: Sequence[Unit]) -> None:
         finish(unit)
 
 
-def assert_spun_at_full_rate(frames: list[Written], ended: float, interval: float, who: str,
-                             started: float | None = None) -> None:
+def assert_spun_at_full_rate(
+    frames: list[Written], ended: float, interval: float, who: str, started: float | None = None
+) -> None:
     """About one frame per interval, from ``started`` (by default the spinner's first frame) until
     the work ``ended``."""
     __tracebackhide__ = True
@@ -93,6 +98,10 @@ def assert_spun_at_full_rate(frames: list[Written], ended: float, interval: floa
     expected = span / interval + 1  # a frame at once, then one per interval until the stop
     # A wait overshoots its timeout by a millisecond or two here, more on a loaded machine, so the
     # count may fall short of the ideal; 20 % covers that and still fails a spinner that stalls.
-    assert_between(len(frames), 0.8 * expected - 1, expected + 1,
-                   what=f'frames from {who} ({span:.2f} s / {interval} s + 1)',
-                   meaning='the spinner should wake once per interval for as long as the work runs')
+    assert_between(
+        len(frames),
+        0.8 * expected - 1,
+        expected + 1,
+        what=f'frames from {who} ({span:.2f} s / {interval} s + 1)',
+        meaning='the spinner should wake once per interval for as long as the work runs',
+    )

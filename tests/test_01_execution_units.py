@@ -22,8 +22,10 @@ from typing import Callable, NamedTuple
 import psutil
 import pytest
 
-from claims import JOIN_TIMEOUT, assert_at_most, assert_between, finish, run_together
-from concur import spinner, spinner_async, units
+from claims import assert_at_most, assert_between, finish, run_together
+from concur.timeouts import JOIN_TIMEOUT
+from concur import spinner, spinner_async
+from concur.testing import units
 
 
 # Handing items over, a unit blocks when its queue holds this many: the units take turns.
@@ -45,7 +47,8 @@ def test_a_child_process_that_changes_a_global_leaves_the_parents_value_unchange
     assert in_child == 'changed by the child', f'the child saw {in_child!r} after changing it'
     assert units.value == before, (
         f'expected the parent to keep {before!r}, found {units.value!r}: '
-        f'the change was made in the same memory, so the "process" was not a separate process')
+        f'the change was made in the same memory, so the "process" was not a separate process'
+    )
 
 
 def test_a_thread_that_changes_a_global_changes_it_for_the_whole_process(monkeypatch):
@@ -58,8 +61,9 @@ def test_a_thread_that_changes_a_global_changes_it_for_the_whole_process(monkeyp
     finish(thread)
     assert seen.get(timeout=JOIN_TIMEOUT) == 'changed by the thread'
     assert units.value == 'changed by the thread', (
-        f'expected the main thread to see the thread\'s change, found {units.value!r}: '
-        f'the "thread" did not share this process\'s memory')
+        f"expected the main thread to see the thread's change, found {units.value!r}: "
+        f'the "thread" did not share this process\'s memory'
+    )
 
 
 async def test_a_coroutine_hands_its_result_back_as_the_value_of_await():
@@ -81,7 +85,7 @@ def test_a_thread_or_a_process_hands_its_result_back_through_a_queue(model):
     unit.start()
     finish(unit)
     result = results.get()  # the unit has ended, so its result is already in the queue
-    assert result == 49, f'expected 7 * 7 = 49 from the {model}\'s queue, got {result!r}'
+    assert result == 49, f"expected 7 * 7 = 49 from the {model}'s queue, got {result!r}"
 
 
 def received_from_thread() -> tuple[str, list[object]]:
@@ -125,11 +129,15 @@ def test_each_model_has_a_queue_that_delivers_items_in_the_order_they_were_put(m
         kind, received = asyncio.run(received_from_task())
     assert received == ITEMS, (
         f'expected {kind} to deliver 0, 1, 2, ... 99 in order, got {received[:8]} ...: '
-        f'a queue between execution units is first in, first out')
+        f'a queue between execution units is first in, first out'
+    )
 
 
-def add_one(counter: list[int], lock: contextlib.AbstractContextManager[object],
-            between: Callable[[], object]) -> None:
+def add_one(
+    counter: list[int],
+    lock: contextlib.AbstractContextManager[object],
+    between: Callable[[], object],
+) -> None:
     """Read the counter, let ``between`` run, write the value read plus one."""
     with lock:
         seen = counter[0]
@@ -137,10 +145,13 @@ def add_one(counter: list[int], lock: contextlib.AbstractContextManager[object],
         counter[0] = seen + 1
 
 
-def count_with_threads(k: int, lock: contextlib.AbstractContextManager[object],
-                       between: Callable[[], object]) -> int:
+def count_with_threads(
+    k: int, lock: contextlib.AbstractContextManager[object], between: Callable[[], object]
+) -> int:
     counter = [0]
-    run_together([threading.Thread(target=add_one, args=(counter, lock, between)) for _ in range(k)])
+    run_together(
+        [threading.Thread(target=add_one, args=(counter, lock, between)) for _ in range(k)]
+    )
     return counter[0]
 
 
@@ -151,11 +162,13 @@ def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_
     """Between one thread's read and its write, another thread may read the same old value; here
     a barrier makes every thread read before any writes, so all but one update are lost."""
     everyone_has_read = threading.Barrier(THREADS)
-    total = count_with_threads(THREADS, contextlib.nullcontext(),
-                               functools.partial(everyone_has_read.wait, JOIN_TIMEOUT))
+    total = count_with_threads(
+        THREADS, contextlib.nullcontext(), functools.partial(everyone_has_read.wait, JOIN_TIMEOUT)
+    )
     assert total == 1, (
         f'expected the counter at 1 after {THREADS} unguarded increments, found {total}: '
-        f'each thread wrote back the 0 it read, so {THREADS - 1} updates should be lost')
+        f'each thread wrote back the 0 it read, so {THREADS - 1} updates should be lost'
+    )
 
 
 # How long a thread holding the lock gives the CPU away between its read and its write.
@@ -168,7 +181,8 @@ def test_threads_lose_no_update_when_a_lock_guards_the_read_and_the_write():
     total = count_with_threads(THREADS, threading.Lock(), functools.partial(time.sleep, YIELD))
     assert total == THREADS, (
         f'expected the counter at {THREADS} after {THREADS} locked increments, found {total}: '
-        f'the lock should let one thread at a time between read and write')
+        f'the lock should let one thread at a time between read and write'
+    )
 
 
 async def add_one_async(counter: list[int], await_inside: bool) -> None:
@@ -188,7 +202,8 @@ async def test_coroutines_lose_no_update_when_no_await_is_inside_the_critical_se
     await asyncio.gather(*(add_one_async(counter, await_inside=False) for _ in range(COROUTINES)))
     assert counter[0] == COROUTINES, (
         f'expected {COROUTINES} after {COROUTINES} increments, found {counter[0]}: '
-        f'without an await between read and write, no other coroutine can run in between')
+        f'without an await between read and write, no other coroutine can run in between'
+    )
 
 
 async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_section():
@@ -198,7 +213,8 @@ async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_sect
     await asyncio.gather(*(add_one_async(counter, await_inside=True) for _ in range(COROUTINES)))
     assert counter[0] == 1, (
         f'expected 1 (every coroutine read 0 before any wrote), found {counter[0]}: '
-        f'an await inside a read-modify-write lets the other coroutines in')
+        f'an await inside a read-modify-write lets the other coroutines in'
+    )
 
 
 HOLD = 0.2  # how long the holder keeps the lock: the work of the contention test
@@ -230,17 +246,27 @@ def test_a_thread_wanting_a_held_lock_waits_about_as_long_as_the_holder_keeps_it
     assert holding.wait(JOIN_TIMEOUT), 'the holder never took the lock'
     waited = seconds_to_acquire(lock)
     finish(holder)
-    assert_between(waited / held_for[0], 0.8, 1.25,
-                   what=f'the wait over the hold ({waited:.3f} s / {held_for[0]:.3f} s)',
-                   meaning='a thread asking for a held lock waits until the holder releases it')
-    assert_at_most(free, 0.05 * HOLD, what='seconds to take the lock when no one held it',
-                   meaning='without contention, acquiring a lock costs next to nothing')
+    assert_between(
+        waited / held_for[0],
+        0.8,
+        1.25,
+        what=f'the wait over the hold ({waited:.3f} s / {held_for[0]:.3f} s)',
+        meaning='a thread asking for a held lock waits until the holder releases it',
+    )
+    assert_at_most(
+        free,
+        0.05 * HOLD,
+        what='seconds to take the lock when no one held it',
+        meaning='without contention, acquiring a lock costs next to nothing',
+    )
 
 
 def test_thread_and_process_say_initial_before_start_and_stopped_after_join():
     """A Thread or Process object exists before its unit runs; its repr shows the state it is in."""
-    for make_event, make_unit in [(threading.Event, threading.Thread),
-                                  (multiprocessing.Event, multiprocessing.Process)]:
+    for make_event, make_unit in [
+        (threading.Event, threading.Thread),
+        (multiprocessing.Event, multiprocessing.Process),
+    ]:
         done = make_event()
         unit = make_unit(target=spinner.spin, args=('', done, 0.01))
         assert 'initial' in repr(unit), f'expected "initial" before start(), got {unit!r}'
@@ -276,8 +302,9 @@ def cost_of_threads(n: int) -> Cost:
     """A thread's memory is new private pages of this process (its stack, its thread state), so
     the growth of this process's resident memory while the threads are up is theirs."""
     ready, go = threading.Semaphore(0), threading.Event()
-    threads = [threading.Thread(target=units.idle, args=(ready, go, JOIN_TIMEOUT))
-               for _ in range(n)]
+    threads = [
+        threading.Thread(target=units.idle, args=(ready, go, JOIN_TIMEOUT)) for _ in range(n)
+    ]
     gc.collect()
     before, start = rss(), time.perf_counter()
     for thread in threads:
@@ -337,7 +364,8 @@ def assert_cheapest_to_dearest(costs: dict[str, float], unit: str, what: str) ->
     assert DEARER * coroutine <= thread and DEARER * thread <= process, (
         f'expected {what} to grow at least {DEARER:g}-fold from coroutine to thread to process, '
         f'measured {coroutine:.3g} {unit}, {thread:.3g} {unit}, {process:.3g} {unit}: a coroutine '
-        f'is a few objects, a thread needs a stack from the OS, a process a whole interpreter')
+        f'is a few objects, a thread needs a stack from the OS, a process a whole interpreter'
+    )
 
 
 @pytest.mark.cpu
@@ -347,13 +375,18 @@ def test_a_coroutine_is_the_cheapest_unit_to_start_and_to_keep_and_a_process_the
     afresh by spawn). Measured in the same run: the time to start and finish one idle unit, and
     with psutil while the units wait, how much this process grew per task or thread, and each
     child process's unique memory."""
-    costs = {'async': asyncio.run(cost_of_coroutines(HOW_MANY['async'])),
-             'thread': cost_of_threads(HOW_MANY['thread']),
-             'process': cost_of_processes(HOW_MANY['process'])}
+    costs = {
+        'async': asyncio.run(cost_of_coroutines(HOW_MANY['async'])),
+        'thread': cost_of_threads(HOW_MANY['thread']),
+        'process': cost_of_processes(HOW_MANY['process']),
+    }
     micros = {model: cost.seconds * 1e6 for model, cost in costs.items()}
     kib = {model: cost.memory / 1024 for model, cost in costs.items()}
     for model in costs:
-        table.add(model=model, work=f'{HOW_MANY[model]} idle {KINDS[model]}',
-                  note=f'start+finish {micros[model]:.0f} µs, {kib[model]:.1f} KiB each')
+        table.add(
+            model=model,
+            work=f'{HOW_MANY[model]} idle {KINDS[model]}',
+            note=f'start+finish {micros[model]:.0f} µs, {kib[model]:.1f} KiB each',
+        )
     assert_cheapest_to_dearest(micros, 'µs', 'the time to start and finish one unit')
     assert_cheapest_to_dearest(kib, 'KiB', 'the memory one idle unit holds')

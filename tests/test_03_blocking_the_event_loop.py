@@ -13,7 +13,7 @@ import time
 
 from claims import assert_spun_at_full_rate
 from concur import spinner, spinner_async
-from concur.framelog import FrameLog
+from concur.testing.framelog import FrameLog
 
 WORK = 0.5
 INTERVAL = 0.05
@@ -37,8 +37,10 @@ def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(tab
     assert answer == spinner.ANSWER
     frames = log.frames()
     table.add(model='async', work=f'time.sleep {WORK} s', frames=len(frames), note='loop blocked')
-    assert not frames, (f'expected no frame while time.sleep({WORK}) blocked the event loop, counted '
-                        f'{len(frames)}: the spinner task ran although the loop had no free turn')
+    assert not frames, (
+        f'expected no frame while time.sleep({WORK}) blocked the event loop, counted '
+        f'{len(frames)}: the spinner task ran although the loop had no free turn'
+    )
 
 
 def test_coroutine_spinner_spins_when_the_coroutine_awaits_asyncio_sleep(table):
@@ -62,7 +64,8 @@ async def test_a_task_cancelled_before_its_first_step_never_runs_its_body():
     task.cancel()
     await asyncio.wait([task])
     assert task.cancelled() and not started, (
-        f'expected a cancelled task whose body never ran, got {task!r} with body run: {bool(started)}')
+        f'expected a cancelled task whose body never ran, got {task!r} with body run: {bool(started)}'
+    )
 
 
 def test_asyncio_debug_mode_names_the_coroutine_that_blocks_the_loop(caplog):
@@ -72,11 +75,18 @@ def test_asyncio_debug_mode_names_the_coroutine_that_blocks_the_loop(caplog):
     for work in (blocking_slow, awaiting_slow):
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger='asyncio'):
-            asyncio.run(spinner_async.supervisor(work, interval=INTERVAL, out=FrameLog()), debug=True)
-        logged[work.__name__] = [r.getMessage() for r in caplog.records
-                                 if r.name == 'asyncio' and r.getMessage().startswith('Executing')]
+            asyncio.run(
+                spinner_async.supervisor(work, interval=INTERVAL, out=FrameLog()), debug=True
+            )
+        logged[work.__name__] = [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == 'asyncio' and r.getMessage().startswith('Executing')
+        ]
     assert any('supervisor()' in m and ' took ' in m for m in logged['blocking_slow']), (
         f'expected asyncio to log "Executing <Task ... supervisor() ...> took ... seconds" for a step '
-        f'that blocked for {WORK} s, it logged {logged["blocking_slow"]}')
+        f'that blocked for {WORK} s, it logged {logged["blocking_slow"]}'
+    )
     assert not logged['awaiting_slow'], (
-        f'expected no slow step when the work awaits asyncio.sleep(), asyncio logged {logged["awaiting_slow"]}')
+        f'expected no slow step when the work awaits asyncio.sleep(), asyncio logged {logged["awaiting_slow"]}'
+    )

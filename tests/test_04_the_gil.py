@@ -21,10 +21,11 @@ from typing import Iterator, TypeVar
 
 import pytest
 
-from claims import JOIN_TIMEOUT, Span, assert_at_most, assert_between, assert_spun_at_full_rate, run_together
+from claims import Span, assert_at_most, assert_between, assert_spun_at_full_rate, run_together
+from concur.timeouts import JOIN_TIMEOUT
 from concur import machine, primes, spinner_async, spinner_proc, spinner_thread
 from concur.__main__ import main
-from concur.framelog import FrameLog, count_frames
+from concur.testing.framelog import FrameLog, count_frames
 from concur.primes import PRIME_FIXTURE, is_prime
 
 T = TypeVar('T')
@@ -45,11 +46,37 @@ def assert_found_prime(answer: object, n: int) -> None:
 
 # --- The work: is_prime, checked, and sized for this machine -----------------------------------
 
+
 def test_is_prime_finds_exactly_the_25_primes_below_100():
     """Trial division is the definition at work: no divisor from 2 up to the square root."""
     found = [n for n in range(-3, 100) if is_prime(n)]
-    assert found == [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47,
-                     53, 59, 61, 67, 71, 73, 79, 83, 89, 97], f'is_prime found {found}'
+    assert found == [
+        2,
+        3,
+        5,
+        7,
+        11,
+        13,
+        17,
+        19,
+        23,
+        29,
+        31,
+        37,
+        41,
+        43,
+        47,
+        53,
+        59,
+        61,
+        67,
+        71,
+        73,
+        79,
+        83,
+        89,
+        97,
+    ], f'is_prime found {found}'
 
 
 @pytest.mark.parametrize('bad', ['7', 7.0, True, None], ids=repr)
@@ -77,7 +104,9 @@ def test_is_prime_rejects_the_book_composites_that_have_a_small_factor():
     """These stop at their first divisor; the fixture's other composites are squares or products
     of large primes, which is_prime only finds after millions of divisions."""
     quick = [x.n for x in PRIME_FIXTURE if not x.prime and any(x.n % p == 0 for p in (2, 3, 5, 7))]
-    assert len(quick) == 6, f'expected six composites with a factor below 10 in the fixture, got {quick}'
+    assert len(quick) == 6, (
+        f'expected six composites with a factor below 10 in the fixture, got {quick}'
+    )
     called_prime = [n for n in quick if is_prime(n)]
     assert not called_prime, f'is_prime called composites prime: {called_prime}'
 
@@ -89,16 +118,25 @@ def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here():
     asked = 0.1
     n = primes.calibrated_prime(asked)
     assert primes.miller_rabin(n), f'calibrated_prime({asked}) returned {n}, which is not prime'
-    took = primes.check_seconds(n, repeat=2)
-    assert_between(took / asked, 0.5, 2.0, what=f'is_prime({n}) time over the {asked} s asked',
-                   meaning='the calibration should size the work for this machine')
+    took = primes.time_is_prime(n, repeat=2)
+    assert_between(
+        took / asked,
+        0.5,
+        2.0,
+        what=f'is_prime({n}) time over the {asked} s asked',
+        meaning='the calibration should size the work for this machine',
+    )
 
 
-@pytest.mark.parametrize('call, error, message', [
-    (partial(primes.calibrated_prime, 0), ValueError, 'seconds must be greater than 0'),
-    (partial(primes.calibrated_prime, '1'), TypeError, 'seconds must be a number of seconds'),
-    (partial(primes.next_prime, 2.5), TypeError, 'n must be an int'),
-], ids=['zero seconds', 'seconds as str', 'float n'])
+@pytest.mark.parametrize(
+    'call, error, message',
+    [
+        (partial(primes.calibrated_prime, 0), ValueError, 'seconds must be greater than 0'),
+        (partial(primes.calibrated_prime, '1'), TypeError, 'seconds must be a number of seconds'),
+        (partial(primes.next_prime, 2.5), TypeError, 'n must be an int'),
+    ],
+    ids=['zero seconds', 'seconds as str', 'float n'],
+)
 def test_the_prime_helpers_reject_bad_arguments_by_name(call, error, message):
     """A wrong type or value fails at once, with a message naming the argument."""
     with pytest.raises(error, match=f'^{message}'):
@@ -107,27 +145,40 @@ def test_the_prime_helpers_reject_bad_arguments_by_name(call, error, message):
 
 # --- The three questions ----------------------------------------------------------------------
 
+
 @pytest.mark.cpu
-def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(start_method, calibrated_prime, table):
+def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
+    start_method, calibrated_prime, table
+):
     """Question 1. The child process runs its own interpreter with its own GIL, so is_prime in
     the parent cannot hold it back: a frame every interval, from another PID, however started."""
     sink = multiprocessing.get_context(start_method).SimpleQueue()
     try:
         log, span = FrameLog(sink), Span()
-        answer = spinner_proc.supervisor(partial(span.run, partial(is_prime, calibrated_prime)),
-                                         interval=INTERVAL, out=log, start_method=start_method)
+        answer = spinner_proc.supervisor(
+            partial(span.run, partial(is_prime, calibrated_prime)),
+            interval=INTERVAL,
+            out=log,
+            start_method=start_method,
+        )
         frames = log.frames()
     finally:
         sink.close()
     assert_found_prime(answer, calibrated_prime)
     pids = {f.pid for f in frames}
     assert pids and os.getpid() not in pids, (
-        f'expected every frame from the child process, got PIDs {pids} (this process is {os.getpid()})')
+        f'expected every frame from the child process, got PIDs {pids} (this process is {os.getpid()})'
+    )
     during = span.during(frames)
     # Counted from the first frame: a spawned child takes a while to start, and that is no GIL's doing.
     assert_spun_at_full_rate(during, span.end, INTERVAL, 'the process spinner')
-    table.add(model='process', work='is_prime in parent', frames=len(during), wall_s=span.seconds,
-              note=f'{start_method}: spinner at full rate, its own GIL')
+    table.add(
+        model='process',
+        work='is_prime in parent',
+        frames=len(during),
+        wall_s=span.seconds,
+        note=f'{start_method}: spinner at full rate, its own GIL',
+    )
 
 
 @pytest.mark.cpu
@@ -136,23 +187,36 @@ def test_thread_spinner_still_spins_while_the_main_thread_runs_is_prime(calibrat
     drop it after one switch interval, and CPython makes the holder obey: the spinner still gets
     its turns, each about a switch interval late."""
     log, span = FrameLog(), Span()
-    answer = spinner_thread.supervisor(partial(span.run, partial(is_prime, calibrated_prime)),
-                                       interval=INTERVAL, out=log)
+    answer = spinner_thread.supervisor(
+        partial(span.run, partial(is_prime, calibrated_prime)), interval=INTERVAL, out=log
+    )
     assert_found_prime(answer, calibrated_prime)
     during = span.during(log.frames())
     writers = {(f.pid, f.thread) for f in during}
     assert all(pid == os.getpid() and thread != threading.get_ident() for pid, thread in writers), (
-        f'expected the frames from another thread of this process, got (pid, thread) {writers}')
+        f'expected the frames from another thread of this process, got (pid, thread) {writers}'
+    )
     gap = INTERVAL + switch_delay()
-    assert_spun_at_full_rate(during, span.end, gap, f'the thread spinner (a frame every interval + '
-                             f'switch interval, {machine.build()})', started=span.start)
-    table.add(model='thread', work='is_prime in main thread', frames=len(during), wall_s=span.seconds,
-              note=f'spins: switch interval {1000 * sys.getswitchinterval():g} ms ({machine.build()})')
+    assert_spun_at_full_rate(
+        during,
+        span.end,
+        gap,
+        f'the thread spinner (a frame every interval + switch interval, {machine.build()})',
+        started=span.start,
+    )
+    table.add(
+        model='thread',
+        work='is_prime in main thread',
+        frames=len(during),
+        wall_s=span.seconds,
+        note=f'spins: switch interval {1000 * sys.getswitchinterval():g} ms ({machine.build()})',
+    )
 
 
 @pytest.mark.cpu
 async def test_coroutine_spinner_shows_no_frame_until_is_prime_returns_inside_a_coroutine(
-        calibrated_prime, table):
+    calibrated_prime, table
+):
     """Question 3. A coroutine that calls plain is_prime never awaits, so the event loop cannot run
     the spinner task until the work is over; by then the supervisor cancels it. The answer is right."""
     log, span = FrameLog(), Span()
@@ -161,27 +225,42 @@ async def test_coroutine_spinner_shows_no_frame_until_is_prime_returns_inside_a_
     assert_found_prime(answer, calibrated_prime)
     frames = log.frames()
     early = [f for f in frames if f.time <= span.end]
-    assert_at_most(len(early), 0, what=f'frames before is_prime returned ({span.seconds:.2f} s)',
-                   meaning=f'a spinner free to run would have shown about {span.seconds / INTERVAL:.0f}; '
-                           'a coroutine that never awaits blocks the whole event loop')
-    table.add(model='async', work='is_prime in a coroutine', frames=len(early), wall_s=span.seconds,
-              note=f'frozen; {len(frames)} frames after the work')
+    assert_at_most(
+        len(early),
+        0,
+        what=f'frames before is_prime returned ({span.seconds:.2f} s)',
+        meaning=f'a spinner free to run would have shown about {span.seconds / INTERVAL:.0f}; '
+        'a coroutine that never awaits blocks the whole event loop',
+    )
+    table.add(
+        model='async',
+        work='is_prime in a coroutine',
+        frames=len(early),
+        wall_s=span.seconds,
+        note=f'frozen; {len(frames)} frames after the work',
+    )
 
 
 @pytest.mark.cpu
 # A process spinner's frames are not counted: a child started by a forkserver (the default from
 # Python 3.14) writes to the forkserver's standard output, which pytest does not capture here.
-@pytest.mark.parametrize('model, spins', [('thread', True), ('process', None), ('async', False)],
-                         ids=['thread', 'process', 'async'])
+@pytest.mark.parametrize(
+    'model, spins',
+    [('thread', True), ('process', None), ('async', False)],
+    ids=['thread', 'process', 'async'],
+)
 def test_command_line_runs_each_question_live(model, spins, capfd):
     """`python -m concur spinner MODEL --work prime` is the live demo: the thread spinner shows
     frames while is_prime runs, the coroutine's none, and each prints the right answer."""
     assert main(['spinner', model, '--work', 'prime', '--seconds', '0.1']) == 0
     out = capfd.readouterr().out
-    assert out.endswith('Answer: True\n'), f'expected the answer True last, the demo printed {out!r}'
+    assert out.endswith('Answer: True\n'), (
+        f'expected the answer True last, the demo printed {out!r}'
+    )
     shown = count_frames(out)
     assert spins is None or (shown > 0) == spins, (
-        f'expected {"frames" if spins else "no frame"} from the {model} demo, counted {shown}')
+        f'expected {"frames" if spins else "no frame"} from the {model} demo, counted {shown}'
+    )
 
 
 # --- The switch interval ------------------------------------------------------------------------
@@ -202,9 +281,12 @@ def switch_interval(request: pytest.FixtureRequest) -> Iterator[float]:
 
 
 @pytest.mark.cpu
-@pytest.mark.parametrize('switch_interval', [0.005, 0.2], ids=['switch 5ms', 'switch 200ms'], indirect=True)
+@pytest.mark.parametrize(
+    'switch_interval', [0.005, 0.2], ids=['switch 5ms', 'switch 200ms'], indirect=True
+)
 def test_thread_spinner_frame_gap_is_interval_plus_switch_interval_beside_a_busy_thread(
-        switch_interval, table):
+    switch_interval, table
+):
     """The spinner's wait ends after one interval; then it waits for the GIL, which the busy
     thread only drops when asked, and the asking comes one switch interval later."""
     log = FrameLog()
@@ -218,24 +300,35 @@ def test_thread_spinner_frame_gap_is_interval_plus_switch_interval_beside_a_busy
         return GAPS
 
     spinner_thread.supervisor(busy, interval=GAP_INTERVAL, out=log)
-    frames = log.frames()[:GAPS + 1]
-    assert len(frames) > GAPS, (f'expected {GAPS + 1} frames beside the busy thread, the spinner wrote '
-                                f'{len(frames)} in {JOIN_TIMEOUT} s: it never got the GIL back')
+    frames = log.frames()[: GAPS + 1]
+    assert len(frames) > GAPS, (
+        f'expected {GAPS + 1} frames beside the busy thread, the spinner wrote '
+        f'{len(frames)} in {JOIN_TIMEOUT} s: it never got the GIL back'
+    )
     gap = statistics.median(b.time - a.time for a, b in zip(frames, frames[1:]))
     expected = GAP_INTERVAL + switch_delay()
     # A wake-up on a shared machine comes a few milliseconds late, never early.
-    assert_between(gap, 0.9 * GAP_INTERVAL + 0.5 * switch_delay(), 1.3 * expected + 0.01,
-                   what=f'median gap in s between frames (interval {GAP_INTERVAL} s + switch interval '
-                        f'{switch_interval} s, {machine.build()})',
-                   meaning='a thread that wants the GIL from a busy thread waits one switch interval'
-                   if machine.gil_enabled() else
-                   'without the GIL the spinner never waits for the busy thread')
-    table.add(model='thread', work='busy loop', frames=len(frames),
-              wall_s=frames[-1].time - frames[0].time,
-              note=f'switch {1000 * switch_interval:g} ms: median gap {1000 * gap:.0f} ms ({machine.build()})')
+    assert_between(
+        gap,
+        0.9 * GAP_INTERVAL + 0.5 * switch_delay(),
+        1.3 * expected + 0.01,
+        what=f'median gap in s between frames (interval {GAP_INTERVAL} s + switch interval '
+        f'{switch_interval} s, {machine.build()})',
+        meaning='a thread that wants the GIL from a busy thread waits one switch interval'
+        if machine.gil_enabled()
+        else 'without the GIL the spinner never waits for the busy thread',
+    )
+    table.add(
+        model='thread',
+        work='busy loop',
+        frames=len(frames),
+        wall_s=frames[-1].time - frames[0].time,
+        note=f'switch {1000 * switch_interval:g} ms: median gap {1000 * gap:.0f} ms ({machine.build()})',
+    )
 
 
 # --- The fixes for the coroutine ----------------------------------------------------------------
+
 
 async def in_a_thread(n: int) -> bool:
     return await asyncio.to_thread(is_prime, n)
@@ -253,18 +346,21 @@ FIXES = {'nap': primes.is_prime_nap, 'to_thread': in_a_thread, 'process pool': i
 @pytest.mark.cpu
 @pytest.mark.parametrize('fix', FIXES)
 async def test_coroutine_spinner_spins_when_is_prime_naps_or_runs_in_a_thread_or_a_process(
-        fix, calibrated_prime, table):
+    fix, calibrated_prime, table
+):
     """Each fix gives the event loop turns while is_prime works: the nap awaits asyncio.sleep(0)
     every few milliseconds, to_thread and run_in_executor leave the loop's thread free."""
     log, span = FrameLog(), Span()
-    answer = await spinner_async.supervisor(partial(span.run_async, partial(FIXES[fix], calibrated_prime)),
-                                            interval=INTERVAL, out=log)
+    answer = await spinner_async.supervisor(
+        partial(span.run_async, partial(FIXES[fix], calibrated_prime)), interval=INTERVAL, out=log
+    )
     assert_found_prime(answer, calibrated_prime)
     during = span.during(log.frames())
     # Only beside a thread does the loop's own thread wait for the GIL before each frame.
     gap = INTERVAL + (switch_delay() if fix == 'to_thread' else 0.0)
-    assert_spun_at_full_rate(during, span.end, gap, f'the coroutine spinner with the {fix} fix',
-                             started=span.start)
+    assert_spun_at_full_rate(
+        during, span.end, gap, f'the coroutine spinner with the {fix} fix', started=span.start
+    )
     table.add(model='async', work=f'is_prime, {fix}', frames=len(during), wall_s=span.seconds)
 
 
@@ -276,7 +372,9 @@ SLEEPERS = 10
 
 def sleep_in_threads(k: int, seconds: float) -> float:
     """Wall time for k threads that each sleep ``seconds``, started together."""
-    threads = [threading.Thread(target=time.sleep, args=(seconds,), name=f'sleeper-{i}') for i in range(k)]
+    threads = [
+        threading.Thread(target=time.sleep, args=(seconds,), name=f'sleeper-{i}') for i in range(k)
+    ]
     start = time.perf_counter()
     run_together(threads)
     return time.perf_counter() - start
@@ -287,9 +385,17 @@ def test_threads_that_sleep_finish_together_because_sleeping_releases_the_gil(ta
     threads suit I/O-bound work."""
     alone = sleep_in_threads(1, SLEEP)
     together = sleep_in_threads(SLEEPERS, SLEEP)
-    assert_at_most(together / alone, 1.5,
-                   what=f'time of {SLEEPERS} threads sleeping {SLEEP} s over one thread doing it',
-                   meaning=f'the sleeps should overlap; one after another they would take '
-                           f'{SLEEPERS} times as long')
-    table.add(model='thread', work=f'time.sleep({SLEEP}) x{SLEEPERS}', wall_s=together,
-              speedup=SLEEPERS * alone / together, note=f'one sleeper alone: {alone:.2f} s')
+    assert_at_most(
+        together / alone,
+        1.5,
+        what=f'time of {SLEEPERS} threads sleeping {SLEEP} s over one thread doing it',
+        meaning=f'the sleeps should overlap; one after another they would take '
+        f'{SLEEPERS} times as long',
+    )
+    table.add(
+        model='thread',
+        work=f'time.sleep({SLEEP}) x{SLEEPERS}',
+        wall_s=together,
+        speedup=SLEEPERS * alone / together,
+        note=f'one sleeper alone: {alone:.2f} s',
+    )

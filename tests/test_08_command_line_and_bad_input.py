@@ -14,18 +14,21 @@ import sys
 import pytest
 
 from concur import spinner, spinner_async, spinner_proc, spinner_thread
-from concur.framelog import count_frames
-
-# A demo that has not answered after this long has hung.
-DEMO_TIMEOUT = 30
+from concur.testing.framelog import count_frames
+from concur.timeouts import DEMO_TIMEOUT
 
 
 def concur(*args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, '-m', 'concur', *args], capture_output=True,
-                            timeout=DEMO_TIMEOUT)
+    result = subprocess.run(
+        [sys.executable, '-m', 'concur', *args], capture_output=True, timeout=DEMO_TIMEOUT
+    )
     # decoded by hand: text=True would turn the spinner's carriage returns into newlines
-    return subprocess.CompletedProcess(result.args, result.returncode,
-                                       result.stdout.decode().replace('\r\n', '\n'), result.stderr.decode())
+    return subprocess.CompletedProcess(
+        result.args,
+        result.returncode,
+        result.stdout.decode().replace('\r\n', '\n'),
+        result.stderr.decode(),
+    )
 
 
 def test_help_lists_the_demos():
@@ -44,28 +47,45 @@ def test_spinner_demo_spins_then_prints_the_answer(model):
     assert result.stdout.endswith('Answer: 42\n'), result.stdout
 
 
-@pytest.mark.parametrize('args', [
-    [],
-    ['dance'],
-    ['spinner', 'fiber'],
-    ['spinner', 'thread', '--seconds', '-1'],
-    ['spinner', 'thread', '--seconds', '0'],
-    ['spinner', 'thread', '--seconds', 'soon'],
-    ['spinner', 'thread', '--seconds', 'inf'],
-    ['spinner', 'thread', '--work', 'juggle'],
-], ids=lambda args: ' '.join(args) or 'no arguments')
+@pytest.mark.parametrize(
+    'args',
+    [
+        [],
+        ['dance'],
+        ['spinner', 'fiber'],
+        ['spinner', 'thread', '--seconds', '-1'],
+        ['spinner', 'thread', '--seconds', '0'],
+        ['spinner', 'thread', '--seconds', 'soon'],
+        ['spinner', 'thread', '--seconds', 'inf'],
+        ['spinner', 'thread', '--work', 'juggle'],
+    ],
+    ids=lambda args: ' '.join(args) or 'no arguments',
+)
 def test_command_line_refuses_bad_arguments_in_one_line_with_status_2(args):
     """A learner who mistypes gets told what was wrong, not a traceback."""
     result = concur(*args)
-    assert result.returncode == 2, f'expected exit status 2, got {result.returncode}: {result.stderr}'
+    assert result.returncode == 2, (
+        f'expected exit status 2, got {result.returncode}: {result.stderr}'
+    )
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and 'error' in lines[0] and 'Traceback' not in result.stderr, result.stderr
+    assert len(lines) == 1 and 'error' in lines[0] and 'Traceback' not in result.stderr, (
+        result.stderr
+    )
 
 
-@pytest.mark.parametrize('value, error', [(0, ValueError), (-0.1, ValueError), (float('nan'), ValueError),
-                                          (float('inf'), ValueError), ('0.1', TypeError), (True, TypeError),
-                                          (None, TypeError)],
-                         ids=['0', '-0.1', 'nan', 'inf', "'0.1'", 'True', 'None'])
+@pytest.mark.parametrize(
+    'value, error',
+    [
+        (0, ValueError),
+        (-0.1, ValueError),
+        (float('nan'), ValueError),
+        (float('inf'), ValueError),
+        ('0.1', TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+    ids=['0', '-0.1', 'nan', 'inf', "'0.1'", 'True', 'None'],
+)
 @pytest.mark.parametrize('model', ['thread', 'process', 'async'])
 def test_supervisors_refuse_a_bad_interval_before_starting_anything(model, value, error):
     """An interval is a positive number of seconds; anything else is refused with its name."""
@@ -78,8 +98,9 @@ def test_supervisors_refuse_a_bad_interval_before_starting_anything(model, value
             asyncio.run(spinner_async.supervisor(interval=value))
 
 
-@pytest.mark.parametrize('value, error', [(-1, ValueError), (0, ValueError), ('3', TypeError)],
-                         ids=['-1', '0', "'3'"])
+@pytest.mark.parametrize(
+    'value, error', [(-1, ValueError), (0, ValueError), ('3', TypeError)], ids=['-1', '0', "'3'"]
+)
 def test_slow_refuses_a_bad_number_of_seconds(value, error):
     with pytest.raises(error, match='seconds'):
         spinner.slow(value)

@@ -98,22 +98,33 @@ class Usage:
         self._last_threads = {**self._last_threads, **_thread_times()}
         self._last_children = {**self._last_children, **_child_times()}
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.wall = time.perf_counter() - self._start
         machine_busy = _machine_busy() - self._machine
         self.sample()
         last = self._proc.cpu_times()
         alive = set(_child_times())  # listed after reading the reaped total
         self.cpu = last.user + last.system - self._first.user - self._first.system
-        reaped = (last.children_user + last.children_system
-                  - self._first.children_user - self._first.children_system)
+        reaped = (
+            last.children_user
+            + last.children_system
+            - self._first.children_user
+            - self._first.children_system
+        )
         self.children_cpu = reaped + sum(
             (seen if pid in alive or not REAPED_CHILDREN_COUNTED else 0.0)
             - self._first_children.get(pid, 0.0)
-            for pid, seen in self._last_children.items())
-        self.threads = {tid: seen - self._first_threads.get(tid, 0.0)
-                        for tid, seen in self._last_threads.items()}
+            for pid, seen in self._last_children.items()
+        )
+        self.threads = {
+            tid: seen - self._first_threads.get(tid, 0.0)
+            for tid, seen in self._last_threads.items()
+        }
         self.others = max(0.0, machine_busy - self.cpu - self.children_cpu)
 
     @property

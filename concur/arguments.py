@@ -10,7 +10,9 @@ import threading
 def positive_number(name: str, value: object) -> float:
     """Return ``value`` as a float if it is a number of seconds above zero that a wait can take."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f'{name} must be a number of seconds, got {value!r} ({type(value).__name__})')
+        raise TypeError(
+            f'{name} must be a number of seconds, got {value!r} ({type(value).__name__})'
+        )
     if not value > 0:  # also rejects NaN
         raise ValueError(f'{name} must be greater than 0, got {value!r}')
     if not value <= threading.TIMEOUT_MAX:  # also rejects inf: no clock can wait that long
