@@ -20,8 +20,8 @@ import pytest
 from filelock import FileLock
 
 from concur import machine, primes
+from concur.testing import measure, workload
 from concur.timeouts import LEAK_GRACE
-from concur.testing import measure
 
 TABLE = 'concur'
 COLUMNS = ('model', 'work', 'frames', 'wall s', 'cores', 'speedup', 'note')
@@ -115,6 +115,18 @@ def table(request: pytest.FixtureRequest) -> Table:
 
 # How long the CPU-bound work of a test takes: is_prime on a prime sized for this machine.
 PRIME_SECONDS = 0.3
+
+
+# The numbers of the checks that only need a right answer: quick ones from the book and a few
+# that take about FAST_SECONDS in all.
+FAST_SECONDS = 0.08
+
+
+@pytest.fixture(scope='session')
+def fast() -> tuple[primes.Number, ...]:
+    """Numbers to check when only the verdicts matter: the book's quick ones (2, and those with
+    a small factor) and a few harder ones sized for this machine."""
+    return workload.BOOK_QUICK + workload.hard_numbers(FAST_SECONDS)
 
 
 @pytest.fixture(scope='session')

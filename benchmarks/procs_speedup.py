@@ -15,8 +15,8 @@ import argparse
 from typing import Iterator
 
 from concur import checkers, machine
-from concur.testing import measure
 from concur.__main__ import Parser, workers
+from concur.testing import measure
 
 
 def run(label: str, results: Iterator[checkers.PrimeResult]) -> float:

@@ -20,9 +20,9 @@ from time import perf_counter
 from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from concur import arguments, machine
-from concur.timeouts import JOIN_TIMEOUT
-from concur.protocols import Queue, Unit
 from concur.primes import PRIME_FIXTURE, is_prime
+from concur.protocols import Queue, Unit
+from concur.timeouts import JOIN_TIMEOUT
 
 NUMBERS: tuple[int, ...] = tuple(number.n for number in PRIME_FIXTURE)
 

@@ -7,7 +7,7 @@ import sys
 from typing import Awaitable, Callable, TextIO
 
 from concur import arguments
-from concur.spinner import ANSWER, INTERVAL, MESSAGE, SECONDS, blanks, validated, show, statuses
+from concur.spinner import ANSWER, INTERVAL, MESSAGE, SECONDS, blanks, show, statuses, validated
 
 
 async def spin(msg: str, interval: float = INTERVAL, out: TextIO | None = None) -> None:

@@ -14,7 +14,7 @@ import sys
 from typing import Callable, TextIO
 
 from concur import arguments
-from concur.spinner import INTERVAL, MESSAGE, validated, slow, spin, supervise
+from concur.spinner import INTERVAL, MESSAGE, slow, spin, supervise, validated
 
 
 def supervisor(

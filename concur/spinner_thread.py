@@ -6,7 +6,7 @@ import sys
 from threading import Event, Thread
 from typing import Callable, TextIO
 
-from concur.spinner import INTERVAL, MESSAGE, validated, slow, spin, supervise
+from concur.spinner import INTERVAL, MESSAGE, slow, spin, supervise, validated
 
 
 def supervisor(

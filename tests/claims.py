@@ -7,14 +7,19 @@ at the claim in the test, and says what was expected, what was measured, and wha
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Sequence, TypeVar
 
-from concur.testing.framelog import Written
-from concur.protocols import Unit
-from concur.timeouts import JOIN_TIMEOUT
+import pytest
 
+from concur import machine
+from concur.protocols import Unit
+from concur.testing.framelog import Written
+from concur.testing.measure import Usage
+from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
 T = TypeVar('T')
 
@@ -104,4 +109,45 @@ def assert_spun_at_full_rate(
         expected + 1,
         what=f'frames from {who} ({span:.2f} s / {interval} s + 1)',
         meaning='the spinner should wake once per interval for as long as the work runs',
+    )
+
+
+BLOCK = 0.2  # seconds each measuring-tool test spends in its block
+# The kernel counts user and system time in hundredths of a second, each rounded on its own.
+ROUNDING = 0.021
+# A block that sleeps is on the CPU only for the milliseconds of reading the counters, but the
+# kernel charges a whole 10 ms tick to whatever runs when its clock ticks: one or two such ticks
+# show in a sleeping block now and then (measured here: 0.02 s in 1 run of 20), so a third is
+# allowed. Still far below the 0.8 core of a busy block.
+IDLE_CORES = (ROUNDING + 0.01) / BLOCK
+# A busy thread gets a whole core when one is free; the counters' 10 ms ticks make the measured
+# value wobble by a few hundredths either way.
+ONE_CORE = (0.8, 1.15)
+# A claim about one busy core needs a core to itself: other programs must have left all but a
+# few hundredths of one free. With less, the busy thread shares a core, and 0.8 of one means
+# nothing (seen here: 0.79 while another program and another test worker ran).
+WHOLE_CORE = 0.95
+
+
+def skip_unless_free(usage: Usage, cores: float, claim: str) -> None:
+    """Skip when other programs left fewer than ``cores`` free while ``usage`` was measured."""
+    if usage.available < cores:
+        pytest.skip(
+            f'other programs kept the cores busy: only {usage.available:.2f} of '
+            f'{machine.usable_cores()} cores were free while this ran, so the machine '
+            f'could not show that {claim}'
+        )
+
+
+def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m concur ARGS`` as a learner would, within DEMO_TIMEOUT."""
+    result = subprocess.run(
+        [sys.executable, '-m', 'concur', *args], capture_output=True, timeout=DEMO_TIMEOUT
+    )
+    # decoded by hand: text=True would turn the spinner's carriage returns into newlines
+    return subprocess.CompletedProcess(
+        result.args,
+        result.returncode,
+        result.stdout.decode().replace('\r\n', '\n'),
+        result.stderr.decode(),
     )

@@ -20,13 +20,12 @@ from functools import partial
 from typing import Iterator, TypeVar
 
 import pytest
-
 from claims import Span, assert_at_most, assert_between, assert_spun_at_full_rate, run_together
-from concur.timeouts import JOIN_TIMEOUT
+
 from concur import machine, primes, spinner_async, spinner_proc, spinner_thread
-from concur.__main__ import main
-from concur.testing.framelog import FrameLog, count_frames
-from concur.primes import PRIME_FIXTURE, is_prime
+from concur.primes import is_prime
+from concur.testing.framelog import FrameLog
+from concur.timeouts import JOIN_TIMEOUT
 
 T = TypeVar('T')
 
@@ -45,102 +44,6 @@ def assert_found_prime(answer: object, n: int) -> None:
 
 
 # --- The work: is_prime, checked, and sized for this machine -----------------------------------
-
-
-def test_is_prime_finds_exactly_the_25_primes_below_100():
-    """Trial division is the definition at work: no divisor from 2 up to the square root."""
-    found = [n for n in range(-3, 100) if is_prime(n)]
-    assert found == [
-        2,
-        3,
-        5,
-        7,
-        11,
-        13,
-        17,
-        19,
-        23,
-        29,
-        31,
-        37,
-        41,
-        43,
-        47,
-        53,
-        59,
-        61,
-        67,
-        71,
-        73,
-        79,
-        83,
-        89,
-        97,
-    ], f'is_prime found {found}'
-
-
-@pytest.mark.parametrize('bad', ['7', 7.0, True, None], ids=repr)
-def test_is_prime_rejects_what_is_not_an_int_with_a_type_error(bad):
-    """A float or a str has no exact divisors to try, and True == 1 would only hide a mistake."""
-    with pytest.raises(TypeError, match=r'^n must be an int, got '):
-        is_prime(bad)
-
-
-def test_miller_rabin_agrees_with_is_prime_below_20_000_and_on_strong_pseudoprimes():
-    """The fast test stands in for is_prime where is_prime would take minutes, so it must give
-    the same verdicts; 2047 and 3_215_031_751 fool a test with fewer witnesses."""
-    numbers = [*range(-2, 20_000), 2047, 1_373_653, 25_326_001, 3_215_031_751]
-    differ = [n for n in numbers if primes.miller_rabin(n) != is_prime(n)]
-    assert not differ, f'miller_rabin and is_prime disagree on {differ}'
-
-
-def test_the_book_fixture_verdicts_agree_with_miller_rabin():
-    """The 20 numbers of the book take is_prime a minute; Miller-Rabin checks them in a blink."""
-    wrong = [x for x in PRIME_FIXTURE if primes.miller_rabin(x.n) != x.prime]
-    assert not wrong, f'the fixture gives verdicts that Miller-Rabin contradicts: {wrong}'
-
-
-def test_is_prime_rejects_the_book_composites_that_have_a_small_factor():
-    """These stop at their first divisor; the fixture's other composites are squares or products
-    of large primes, which is_prime only finds after millions of divisions."""
-    quick = [x.n for x in PRIME_FIXTURE if not x.prime and any(x.n % p == 0 for p in (2, 3, 5, 7))]
-    assert len(quick) == 6, (
-        f'expected six composites with a factor below 10 in the fixture, got {quick}'
-    )
-    called_prime = [n for n in quick if is_prime(n)]
-    assert not called_prime, f'is_prime called composites prime: {called_prime}'
-
-
-@pytest.mark.cpu
-def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here():
-    """Timing is_prime on a small prime and scaling by the square root law lands near the target;
-    the target is several times the calibration's own timing, so a linear scaling would fall far short."""
-    asked = 0.1
-    n = primes.calibrated_prime(asked)
-    assert primes.miller_rabin(n), f'calibrated_prime({asked}) returned {n}, which is not prime'
-    took = primes.time_is_prime(n, repeat=2)
-    assert_between(
-        took / asked,
-        0.5,
-        2.0,
-        what=f'is_prime({n}) time over the {asked} s asked',
-        meaning='the calibration should size the work for this machine',
-    )
-
-
-@pytest.mark.parametrize(
-    'call, error, message',
-    [
-        (partial(primes.calibrated_prime, 0), ValueError, 'seconds must be greater than 0'),
-        (partial(primes.calibrated_prime, '1'), TypeError, 'seconds must be a number of seconds'),
-        (partial(primes.next_prime, 2.5), TypeError, 'n must be an int'),
-    ],
-    ids=['zero seconds', 'seconds as str', 'float n'],
-)
-def test_the_prime_helpers_reject_bad_arguments_by_name(call, error, message):
-    """A wrong type or value fails at once, with a message naming the argument."""
-    with pytest.raises(error, match=f'^{message}'):
-        call()
 
 
 # --- The three questions ----------------------------------------------------------------------
@@ -238,28 +141,6 @@ async def test_coroutine_spinner_shows_no_frame_until_is_prime_returns_inside_a_
         frames=len(early),
         wall_s=span.seconds,
         note=f'frozen; {len(frames)} frames after the work',
-    )
-
-
-@pytest.mark.cpu
-# A process spinner's frames are not counted: a child started by a forkserver (the default from
-# Python 3.14) writes to the forkserver's standard output, which pytest does not capture here.
-@pytest.mark.parametrize(
-    'model, spins',
-    [('thread', True), ('process', None), ('async', False)],
-    ids=['thread', 'process', 'async'],
-)
-def test_command_line_runs_each_question_live(model, spins, capfd):
-    """`python -m concur spinner MODEL --work prime` is the live demo: the thread spinner shows
-    frames while is_prime runs, the coroutine's none, and each prints the right answer."""
-    assert main(['spinner', model, '--work', 'prime', '--seconds', '0.1']) == 0
-    out = capfd.readouterr().out
-    assert out.endswith('Answer: True\n'), (
-        f'expected the answer True last, the demo printed {out!r}'
-    )
-    shown = count_frames(out)
-    assert spins is None or (shown > 0) == spins, (
-        f'expected {"frames" if spins else "no frame"} from the {model} demo, counted {shown}'
     )
 
 

@@ -16,12 +16,12 @@ import time
 from typing import Callable, Iterator, NamedTuple, TypeVar
 
 import pytest
-
 from claims import assert_at_least, assert_at_most, assert_between, run_together
+
 from concur import checkers, machine, primes
-from concur.testing import measure
-from concur.__main__ import main
 from concur.primes import Number
+from concur.testing import measure
+from concur.testing.workload import hard_numbers, ns
 
 T = TypeVar('T')
 
@@ -32,7 +32,6 @@ pytestmark = pytest.mark.cpu
 # The claims' numbers are checked in about this many seconds, each number taking 1/COUNT of it:
 # a few tenths of a second, so that a test takes one or two, yet long against starting processes.
 WORK_SECONDS = 0.4
-FAST_SECONDS = 0.08
 COUNT = 8  # numbers per list, half primes: 2 and 4 workers get equal shares
 # The control's busy work, per process: long against starting a process, short for the test.
 CONTROL_SECONDS = 0.15
@@ -44,49 +43,14 @@ SHARE_OF_CORES = 0.8
 ATTEMPTS = 2
 
 
-def hard_numbers(seconds: float, count: int = COUNT) -> tuple[Number, ...]:
-    """``count`` numbers whose ``is_prime`` check takes about ``seconds / count`` each, here.
-
-    Half are primes; half are products of two primes near the square root, composites that trial
-    division must also search up to the root. Their verdicts come from ``miller_rabin`` and from
-    construction, not from the ``is_prime`` under test.
-    """
-    prime = primes.calibrated_prime(seconds / count)
-    factor = math.isqrt(prime)
-    numbers: list[Number] = []
-    for _ in range(count // 2):
-        low = primes.next_prime(factor + 1)
-        factor = primes.next_prime(low + 1)
-        numbers += [Number(prime, True), Number(low * factor, False)]
-        prime = primes.next_prime(prime + 1)
-    return tuple(numbers)
-
-
-# The book's numbers that trial division settles at once: 2, and those with a small factor.
-BOOK_QUICK = tuple(
-    number
-    for number in primes.PRIME_FIXTURE
-    if number.n == 2 or any(number.n % d == 0 for d in range(2, 1000))
-)
-
-
 @pytest.fixture(scope='module')
 def work() -> tuple[Number, ...]:
     return hard_numbers(WORK_SECONDS)
 
 
 @pytest.fixture(scope='module')
-def fast() -> tuple[Number, ...]:
-    return BOOK_QUICK + hard_numbers(FAST_SECONDS)
-
-
-@pytest.fixture(scope='module')
 def control_prime() -> int:
     return primes.calibrated_prime(CONTROL_SECONDS)
-
-
-def ns(numbers: tuple[Number, ...]) -> list[int]:
-    return [number.n for number in numbers]
 
 
 def timed(results: Iterator[checkers.PrimeResult], expected: int) -> float:
@@ -469,50 +433,6 @@ def test_subinterpreters_run_pure_python_work_on_several_cores_in_one_process(
 
 
 # ---- the command line and bad input -------------------------------------------------------------
-
-
-@pytest.mark.parametrize('model', list(checkers.CHECKERS))
-def test_primes_command_prints_a_line_per_number_and_the_total(model, fast, monkeypatch, capsys):
-    """As the book's scripts: each number with a P if prime and the seconds its check took."""
-    monkeypatch.setattr(checkers, 'NUMBERS', tuple(ns(fast)))
-    assert main(['primes', model, '2']) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(f'Checking {len(fast)} numbers'), lines[0]
-    assert lines[-1].startswith(f'{len(fast)} checks in'), lines[-1]
-    shown = {int(line.split()[0].replace('_', '')): line.split()[1] == 'P' for line in lines[1:-1]}
-    assert shown == dict(fast), '\n'.join(lines)
-
-
-@pytest.mark.parametrize('workers', ['0', '-1', 'two', '1.5'])
-def test_primes_command_refuses_a_bad_worker_count_in_one_line_with_status_2(workers, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(['primes', 'procs', workers])
-    error = capsys.readouterr().err
-    assert exit_.value.code == 2 and len(error.splitlines()) == 1 and 'workers' in error, error
-
-
-@pytest.mark.parametrize('model', ['threads', 'procs', 'pool'])
-@pytest.mark.parametrize(
-    'arguments, error, name',
-    [
-        ({'workers': 0}, ValueError, 'workers'),
-        ({'workers': '2'}, TypeError, 'workers'),
-        ({'numbers': [3, 0]}, ValueError, r'numbers\[1\]'),
-        ({'numbers': 7}, TypeError, 'numbers'),
-        ({'numbers': [2.0]}, TypeError, r'numbers\[0\]'),
-    ],
-    ids=['workers=0', 'workers=str', 'number 0', 'numbers=int', 'number float'],
-)
-def test_checkers_refuse_bad_arguments_before_starting_workers(model, arguments, error, name):
-    """The error names the argument, and comes before any worker starts. A 0 is refused since it
-    is the workers' stop signal."""
-    with pytest.raises(error, match=name):
-        checkers.CHECKERS[model](**arguments)
-
-
-def test_process_checkers_refuse_an_unknown_start_method():
-    with pytest.raises(ValueError, match='start_method'):
-        checkers.procs([3], 1, 'thread')
 
 
 @pytest.mark.parametrize('model', ['threads', 'procs', 'pool'])

@@ -12,6 +12,7 @@ import logging
 import time
 
 from claims import assert_spun_at_full_rate
+
 from concur import spinner, spinner_async
 from concur.testing.framelog import FrameLog
 

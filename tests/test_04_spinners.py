@@ -18,11 +18,11 @@ import time
 from typing import Callable, NamedTuple
 
 import pytest
-
 from claims import Span, assert_at_most, assert_spun_at_full_rate
-from concur.timeouts import JOIN_TIMEOUT
+
 from concur import spinner, spinner_async, spinner_proc, spinner_thread
 from concur.testing.framelog import FrameLog, Written, count_frames
+from concur.timeouts import JOIN_TIMEOUT
 
 WORK = 0.5  # seconds of slow() in each run
 INTERVAL = 0.05  # so a run shows about WORK / INTERVAL = 10 frames

@@ -10,144 +10,27 @@ from __future__ import annotations
 import asyncio
 import io
 import multiprocessing
-import os
-import sys
 import threading
-import time
 from typing import Callable
 
 import psutil
 import pytest
+from claims import (
+    BLOCK,
+    IDLE_CORES,
+    ONE_CORE,
+    WHOLE_CORE,
+    assert_at_most,
+    assert_between,
+    run_together,
+    skip_unless_free,
+)
 
-from claims import assert_at_most, assert_between, finish, run_together
-from concur.timeouts import JOIN_TIMEOUT
-from concur import machine, primes, spinner
-from concur.testing import measure, units
-from concur import spinner_async, spinner_proc, spinner_thread
+from concur import machine, primes, spinner, spinner_async, spinner_proc, spinner_thread
+from concur.protocols import Unit
+from concur.testing import measure
 from concur.testing.framelog import FrameLog
 from concur.testing.measure import Usage
-from concur.protocols import Unit
-
-BLOCK = 0.2  # seconds each measuring-tool test spends in its block
-# The kernel counts user and system time in hundredths of a second, each rounded on its own.
-ROUNDING = 0.021
-# A block that sleeps is on the CPU only for the milliseconds of reading the counters, but the
-# kernel charges a whole 10 ms tick to whatever runs when its clock ticks: one or two such ticks
-# show in a sleeping block now and then (measured here: 0.02 s in 1 run of 20), so a third is
-# allowed. Still far below the 0.8 core of a busy block.
-IDLE_CORES = (ROUNDING + 0.01) / BLOCK
-# A busy thread gets a whole core when one is free; the counters' 10 ms ticks make the measured
-# value wobble by a few hundredths either way.
-ONE_CORE = (0.8, 1.15)
-# A claim about one busy core needs a core to itself: other programs must have left all but a
-# few hundredths of one free. With less, the busy thread shares a core, and 0.8 of one means
-# nothing (seen here: 0.79 while another program and another test worker ran).
-WHOLE_CORE = 0.95
-
-
-def skip_unless_free(usage: Usage, cores: float, claim: str) -> None:
-    """Skip when other programs left fewer than ``cores`` free while ``usage`` was measured."""
-    if usage.available < cores:
-        pytest.skip(
-            f'other programs kept the cores busy: only {usage.available:.2f} of '
-            f'{machine.usable_cores()} cores were free while this ran, so the machine '
-            f'could not show that {claim}'
-        )
-
-
-@pytest.mark.cpu
-def test_measure_sees_almost_no_cpu_in_a_block_that_sleeps():
-    """A sleeping thread is off the CPU: the kernel wakes it when the time is up."""
-    with Usage() as usage:
-        time.sleep(BLOCK)
-    assert_between(usage.wall, BLOCK, 1.5 * BLOCK, what='wall seconds', meaning='the block slept')
-    assert_at_most(
-        usage.cores, IDLE_CORES, what='cores used while sleeping', meaning='sleeping costs no CPU'
-    )
-
-
-@pytest.mark.cpu
-def test_measure_sees_about_one_core_in_a_block_that_spins():
-    """A loop that never waits keeps one core busy for the whole wall time."""
-    with Usage() as usage:
-        units.busy(BLOCK)
-    skip_unless_free(usage, WHOLE_CORE, 'a busy loop uses one core')
-    assert_between(
-        usage.cores,
-        *ONE_CORE,
-        what='cores used by a busy loop',
-        meaning='one thread that never waits uses one core',
-    )
-
-
-def cpu_of_ended_child(pid: int) -> float:
-    """Wait until the child has ended, without reaping it, and read its own counters."""
-    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # it stays a zombie, its counters readable
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
-
-
-@pytest.mark.cpu
-@pytest.mark.skipif(
-    not sys.platform.startswith('linux'),
-    reason='shows how Linux counts the CPU time of children, joined or not',
-)
-def test_measure_counts_a_child_process_once_whether_or_not_it_was_joined():
-    """Linux adds a child's CPU time to its parent's counters only once the parent joins it;
-    ``Usage`` also reads the children it has not joined yet, and counts each child once."""
-    # spawn, whatever the default: a forkserver's children are the forkserver's, not ours to wait for
-    ctx = multiprocessing.get_context('spawn')
-    for join_inside in (False, True):
-        child = ctx.Process(target=units.busy, args=(BLOCK,))
-        with Usage() as usage:
-            child.start()
-            own = cpu_of_ended_child(child.pid)
-            usage.sample()  # reads the child's own counters: joined next, it must not count twice
-            if join_inside:
-                finish(child)
-        finish(child)
-        assert_between(
-            usage.children_cpu,
-            own - ROUNDING,
-            own + ROUNDING,
-            what=f'CPU seconds counted for a child that itself counted {own:.2f} s '
-            f'({"joined" if join_inside else "not yet joined"})',
-            meaning="a child's CPU time counts once, whether or not it has been joined",
-        )
-
-
-def busy_then_wait(worked: threading.Event, may_end: threading.Event) -> None:
-    units.busy(BLOCK)
-    worked.set()
-    may_end.wait(JOIN_TIMEOUT)  # a thread's counters vanish when it ends: stay until sampled
-
-
-@pytest.mark.cpu
-def test_measure_gives_each_thread_its_own_cpu_time():
-    """psutil reads each OS thread's counters; a thread's id there is its ``native_id``."""
-    worked, may_end = threading.Event(), threading.Event()
-    worker = threading.Thread(target=busy_then_wait, args=(worked, may_end))
-    with Usage() as usage:
-        worker.start()
-        assert worked.wait(JOIN_TIMEOUT), 'the thread never finished its work'
-        usage.sample()
-        may_end.set()
-        finish(worker)
-    skip_unless_free(usage, WHOLE_CORE, 'a busy thread uses one core')
-    this = usage.threads[threading.get_native_id()]
-    assert_between(
-        usage.threads[worker.native_id] / BLOCK,
-        *ONE_CORE,
-        what="the busy thread's CPU seconds per second of work",
-        meaning='a thread that never waits uses one core',
-    )
-    assert_at_most(
-        this / usage.wall,
-        IDLE_CORES,
-        what='cores used by this thread, waiting',
-        meaning='a thread blocked in Event.wait() uses no CPU',
-    )
-
 
 # Threads or processes working at once in the claims below: one per usable core, at least two
 # (the claims compare one core with several), at most four (to stay quick on big machines).

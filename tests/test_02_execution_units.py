@@ -21,12 +21,11 @@ from typing import Callable, NamedTuple
 
 import psutil
 import pytest
-
 from claims import assert_at_most, assert_between, finish, run_together
-from concur.timeouts import JOIN_TIMEOUT
+
 from concur import spinner, spinner_async
 from concur.testing import units
-
+from concur.timeouts import JOIN_TIMEOUT
 
 # Handing items over, a unit blocks when its queue holds this many: the units take turns.
 QUEUE_SIZE = 10

@@ -1,0 +1,40 @@
+"""CPU-bound work sized for the machine the suite runs on, with verdicts known in advance."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from concur import primes
+from concur.primes import Number
+
+
+def hard_numbers(seconds: float, count: int = 8) -> tuple[Number, ...]:
+    """``count`` numbers whose ``is_prime`` check takes about ``seconds / count`` each, here.
+
+    Half are primes; half are products of two primes near the square root, composites that trial
+    division must also search up to the root. Their verdicts come from ``miller_rabin`` and from
+    construction, not from the ``is_prime`` under test.
+    """
+    prime = primes.calibrated_prime(seconds / count)
+    factor = math.isqrt(prime)
+    numbers: list[Number] = []
+    for _ in range(count // 2):
+        low = primes.next_prime(factor + 1)
+        factor = primes.next_prime(low + 1)
+        numbers += [Number(prime, True), Number(low * factor, False)]
+        prime = primes.next_prime(prime + 1)
+    return tuple(numbers)
+
+
+# The book's numbers that trial division settles at once: 2, and those with a small factor.
+BOOK_QUICK = tuple(
+    number
+    for number in primes.PRIME_FIXTURE
+    if number.n == 2 or any(number.n % d == 0 for d in range(2, 1000))
+)
+
+
+def ns(numbers: Iterable[Number]) -> list[int]:
+    """The numbers alone, without their verdicts."""
+    return [number.n for number in numbers]

@@ -1,0 +1,142 @@
+"""Bad input: the ``concur`` functions and the command line refuse wrong values with a message that
+names what was wrong, a ``TypeError`` or ``ValueError`` from the API, one line and exit status 2
+from the command line. Not the chapter: what a learner meets when a call goes wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+import pytest
+from claims import run_demo
+
+from concur import checkers, primes, spinner, spinner_async, spinner_proc, spinner_thread
+from concur.__main__ import main
+from concur.primes import is_prime
+
+
+@pytest.mark.parametrize(
+    'args',
+    [
+        [],
+        ['dance'],
+        ['spinner', 'fiber'],
+        ['spinner', 'thread', '--seconds', '-1'],
+        ['spinner', 'thread', '--seconds', '0'],
+        ['spinner', 'thread', '--seconds', 'soon'],
+        ['spinner', 'thread', '--seconds', 'inf'],
+        ['spinner', 'thread', '--work', 'juggle'],
+    ],
+    ids=lambda args: ' '.join(args) or 'no arguments',
+)
+def test_command_line_refuses_bad_arguments_in_one_line_with_status_2(args):
+    """A learner who mistypes gets told what was wrong, not a traceback."""
+    result = run_demo(*args)
+    assert result.returncode == 2, (
+        f'expected exit status 2, got {result.returncode}: {result.stderr}'
+    )
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'error' in lines[0] and 'Traceback' not in result.stderr, (
+        result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    'value, error',
+    [
+        (0, ValueError),
+        (-0.1, ValueError),
+        (float('nan'), ValueError),
+        (float('inf'), ValueError),
+        ('0.1', TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+    ids=['0', '-0.1', 'nan', 'inf', "'0.1'", 'True', 'None'],
+)
+@pytest.mark.parametrize('model', ['thread', 'process', 'async'])
+def test_supervisors_refuse_a_bad_interval_before_starting_anything(model, value, error):
+    """An interval is a positive number of seconds; anything else is refused with its name."""
+    with pytest.raises(error, match='interval'):
+        if model == 'thread':
+            spinner_thread.supervisor(interval=value)
+        elif model == 'process':
+            spinner_proc.supervisor(interval=value)
+        else:
+            asyncio.run(spinner_async.supervisor(interval=value))
+
+
+@pytest.mark.parametrize(
+    'value, error', [(-1, ValueError), (0, ValueError), ('3', TypeError)], ids=['-1', '0', "'3'"]
+)
+def test_slow_refuses_a_bad_number_of_seconds(value, error):
+    with pytest.raises(error, match='seconds'):
+        spinner.slow(value)
+    with pytest.raises(error, match='seconds'):
+        asyncio.run(spinner_async.slow(value))
+
+
+@pytest.mark.parametrize('value, error', [('fork-exec', ValueError), (3, TypeError)], ids=repr)
+def test_process_supervisor_refuses_an_unknown_start_method(value, error):
+    with pytest.raises(error, match='start_method'):
+        spinner_proc.supervisor(start_method=value)
+
+
+def test_supervisors_refuse_a_message_that_is_not_text():
+    with pytest.raises(TypeError, match='msg'):
+        spinner_thread.supervisor(msg=42)
+
+
+@pytest.mark.parametrize('bad', ['7', 7.0, True, None], ids=repr)
+def test_is_prime_rejects_what_is_not_an_int_with_a_type_error(bad):
+    """A float or a str has no exact divisors to try, and True == 1 would only hide a mistake."""
+    with pytest.raises(TypeError, match=r'^n must be an int, got '):
+        is_prime(bad)
+
+
+@pytest.mark.parametrize(
+    'call, error, message',
+    [
+        (partial(primes.calibrated_prime, 0), ValueError, 'seconds must be greater than 0'),
+        (partial(primes.calibrated_prime, '1'), TypeError, 'seconds must be a number of seconds'),
+        (partial(primes.next_prime, 2.5), TypeError, 'n must be an int'),
+    ],
+    ids=['zero seconds', 'seconds as str', 'float n'],
+)
+def test_the_prime_helpers_reject_bad_arguments_by_name(call, error, message):
+    """A wrong type or value fails at once, with a message naming the argument."""
+    with pytest.raises(error, match=f'^{message}'):
+        call()
+
+
+@pytest.mark.parametrize('workers', ['0', '-1', 'two', '1.5'])
+def test_primes_command_refuses_a_bad_worker_count_in_one_line_with_status_2(workers, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(['primes', 'procs', workers])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(error.splitlines()) == 1 and 'workers' in error, error
+
+
+@pytest.mark.parametrize('model', ['threads', 'procs', 'pool'])
+@pytest.mark.parametrize(
+    'arguments, error, name',
+    [
+        ({'workers': 0}, ValueError, 'workers'),
+        ({'workers': '2'}, TypeError, 'workers'),
+        ({'numbers': [3, 0]}, ValueError, r'numbers\[1\]'),
+        ({'numbers': 7}, TypeError, 'numbers'),
+        ({'numbers': [2.0]}, TypeError, r'numbers\[0\]'),
+    ],
+    ids=['workers=0', 'workers=str', 'number 0', 'numbers=int', 'number float'],
+)
+def test_checkers_refuse_bad_arguments_before_starting_workers(model, arguments, error, name):
+    """The error names the argument, and comes before any worker starts. A 0 is refused since it
+    is the workers' stop signal."""
+    with pytest.raises(error, match=name):
+        checkers.CHECKERS[model](**arguments)
+
+
+def test_process_checkers_refuse_an_unknown_start_method():
+    with pytest.raises(ValueError, match='start_method'):
+        checkers.procs([3], 1, 'thread')
