@@ -20,7 +20,7 @@ import pytest
 from filelock import FileLock
 
 from concur import machine, primes
-from concur.testing import measure, workload
+from concur.testing import measure, records, workload
 from concur.timeouts import LEAK_GRACE
 
 TABLE = 'concur'
@@ -111,6 +111,12 @@ class Table:
 @pytest.fixture
 def table(request: pytest.FixtureRequest) -> Table:
     return Table(request)
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> records.Recorder:
+    """Where a test records its verdicts, timelines and worker charts for the end report."""
+    return records.Recorder(request.node.user_properties, request.node.nodeid)
 
 
 # How long the CPU-bound work of a test takes: is_prime on a prime sized for this machine.
