@@ -132,24 +132,12 @@ def test_each_model_has_a_queue_that_delivers_items_in_the_order_they_were_put(m
     )
 
 
-def add_one(
-    counter: list[int],
-    lock: contextlib.AbstractContextManager[object],
-    between: Callable[[], object],
-) -> None:
-    """Read the counter, let ``between`` run, write the value read plus one."""
-    with lock:
-        seen = counter[0]
-        between()
-        counter[0] = seen + 1
-
-
 def count_with_threads(
     k: int, lock: contextlib.AbstractContextManager[object], between: Callable[[], object]
 ) -> int:
     counter = [0]
     run_together(
-        [threading.Thread(target=add_one, args=(counter, lock, between)) for _ in range(k)]
+        [threading.Thread(target=units.add_one, args=(counter, lock, between)) for _ in range(k)]
     )
     return counter[0]
 

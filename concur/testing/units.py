@@ -8,10 +8,14 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
-from typing import Iterable
+from typing import Callable, Iterable, MutableSequence, NamedTuple
 
+from concur.checkers import PrimeResult, check_prime
 from concur.protocols import Queue, Releasable, Settable, Waitable
+from concur.timeouts import JOIN_TIMEOUT
 
 # A module global: each process has its own copy, the threads of one process share it.
 value = 'set at import'
@@ -63,3 +67,77 @@ def idle(ready: Releasable, go: Waitable, timeout: float) -> None:
 async def idle_async(ready: asyncio.Semaphore, go: asyncio.Event) -> None:
     ready.release()
     await go.wait()
+
+
+def append_and_send(items: list[object], item: object, back: Queue) -> None:
+    """Append ``item`` to the list this unit was given, then send that list back through ``back``.
+
+    A thread is given the caller's own list; a child process a copy of it (pickled, or copied with
+    the parent's memory by fork), and what it sends back is pickled again.
+    """
+    items.append(item)
+    back.put(items)
+
+
+def add_one(
+    counter: MutableSequence[int],
+    lock: contextlib.AbstractContextManager[object],
+    between: Callable[[], object] | None = None,
+) -> None:
+    """Read ``counter[0]``, let ``between`` run, write the value read plus one, all under ``lock``.
+
+    ``counter`` is a list that threads share, or a ``multiprocessing.Array`` that processes share.
+    """
+    with lock:
+        seen = counter[0]
+        if between is not None:
+            between()
+        counter[0] = seen + 1
+
+
+def add_one_together(
+    door: threading.Barrier,
+    counter: MutableSequence[int],
+    lock: contextlib.AbstractContextManager[object],
+    between: Callable[[], object],
+) -> None:
+    """Wait at ``door`` (a barrier) until every unit is there, then ``add_one``: units that start
+    one after another, as processes do, still reach the counter at the same moment."""
+    door.wait(JOIN_TIMEOUT)
+    add_one(counter, lock, between)
+
+
+def work_in_steps(
+    ended: MutableSequence[float],
+    step: float,
+    under_way: Settable,
+    stop: threading.Event | None = None,
+) -> None:
+    """Do one step of busy work of ``step`` seconds for each slot of ``ended``, noting in it when
+    the step ended; set ``under_way`` after the first. With a ``stop`` event, look at it before
+    each step and return once it is set: the only way a thread can be stopped. Without one, nothing
+    but the end of the work, or the end of the process, stops it.
+    """
+    for i in range(len(ended)):
+        if stop is not None and stop.is_set():
+            return
+        busy(step)
+        ended[i] = time.perf_counter()
+        if i == 0:
+            under_way.set()
+
+
+class Checked(NamedTuple):
+    result: PrimeResult
+    ended: float  # time.perf_counter() when the check ended: one clock for all the processes
+
+
+def check_in_turn(n: int, turn: Waitable, then: Settable | None = None) -> Checked:
+    """Wait for ``turn``, check ``n``, then set ``then``: a prime check whose end the caller
+    orders, with events it shares with the pool's workers."""
+    if not turn.wait(JOIN_TIMEOUT):
+        raise TimeoutError(f'the turn to check {n} did not come within {JOIN_TIMEOUT} s')
+    checked = Checked(check_prime(n), time.perf_counter())
+    if then is not None:
+        then.set()
+    return checked
