@@ -30,7 +30,7 @@ SECTIONS = (
     'beyond one machine',
 )
 STATUSES = ('passed', 'failed', 'skipped')
-KEY = 'concur'  # the user_properties key records travel under
+KEY = 'concur-record'  # the user_properties key records travel under
 
 
 @dataclass(frozen=True)
