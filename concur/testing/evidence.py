@@ -263,3 +263,25 @@ def _time_in_processes(count: int, steps: int) -> list[float]:
         for receiver, sender in pipes:
             receiver.close()
             sender.close()
+
+
+def exact(
+    said: Verdict,
+    *,
+    report: Recorder,
+    section: str,
+    claim: str,
+    variant: str = '',
+    pictures: Iterable[Record] = (),
+) -> None:
+    """Record and assert a claim whose figures do not depend on the machine's speed or load (a
+    count of frames that must be 0, an order, a value): one measurement is the evidence."""
+    __tracebackhide__ = True
+    status = 'passed' if said.holds else 'failed'
+    report.add(Row(section, claim, variant, status, said.measured, said.expected, said.compared_with))
+    report_pictures(report, pictures)
+    if not said.holds:
+        pytest.fail(
+            f'expected {said.expected}, measured {said.measured}{_compared(said)}: {said.meaning}',
+            pytrace=False,
+        )
