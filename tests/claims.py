@@ -13,14 +13,11 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Sequence, TypeVar
 
-import pytest
 
-from concur import machine
 from concur.protocols import Unit
 from concur.testing.evidence import Verdict
 from concur.testing.framelog import Written
 from concur.testing.records import Timeline
-from concur.testing.measure import Usage
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
 T = TypeVar('T')
@@ -160,20 +157,6 @@ IDLE_CORES = (ROUNDING + 0.01) / BLOCK
 # A busy thread gets a whole core when one is free; the counters' 10 ms ticks make the measured
 # value wobble by a few hundredths either way.
 ONE_CORE = (0.8, 1.15)
-# A claim about one busy core needs a core to itself: other programs must have left all but a
-# few hundredths of one free. With less, the busy thread shares a core, and 0.8 of one means
-# nothing (seen here: 0.79 while another program and another test worker ran).
-WHOLE_CORE = 0.95
-
-
-def skip_unless_free(usage: Usage, cores: float, claim: str) -> None:
-    """Skip when other programs left fewer than ``cores`` free while ``usage`` was measured."""
-    if usage.available < cores:
-        pytest.skip(
-            f'other programs kept the cores busy: only {usage.available:.2f} of '
-            f'{machine.usable_cores()} cores were free while this ran, so the machine '
-            f'could not show that {claim}'
-        )
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess[str]:

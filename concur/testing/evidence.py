@@ -278,7 +278,9 @@ def exact(
     count of frames that must be 0, an order, a value): one measurement is the evidence."""
     __tracebackhide__ = True
     status = 'passed' if said.holds else 'failed'
-    report.add(Row(section, claim, variant, status, said.measured, said.expected, said.compared_with))
+    report.add(
+        Row(section, claim, variant, status, said.measured, said.expected, said.compared_with)
+    )
     report_pictures(report, pictures)
     if not said.holds:
         pytest.fail(

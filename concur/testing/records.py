@@ -28,6 +28,7 @@ SECTIONS = (
     'cost of a unit',
     'beyond the book',
     'beyond one machine',
+    "the suite's own tools",
 )
 STATUSES = ('passed', 'failed', 'skipped')
 KEY = 'concur-record'  # the user_properties key records travel under
