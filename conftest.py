@@ -23,6 +23,8 @@ from concur import machine, primes
 from concur.testing import measure, records, workload
 from concur.timeouts import LEAK_GRACE
 
+# pytester runs small pytest sessions inside a test: how the suite's own guards are tested.
+pytest_plugins = ['pytester']
 TABLE = 'concur'
 COLUMNS = ('model', 'work', 'frames', 'wall s', 'cores', 'speedup', 'note')
 

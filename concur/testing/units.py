@@ -48,13 +48,14 @@ async def produce_async(items: Iterable[object], out: asyncio.Queue[object]) -> 
         await out.put(item)
 
 
-def busy(seconds: float, done: Settable | None = None) -> None:
-    """Keep one core busy for ``seconds`` of wall time, then set ``done``: the plainest CPU work."""
+def busy(seconds: float, started: Settable | None = None) -> None:
+    """Set ``started``, then keep one core busy for ``seconds`` of wall time: the plainest CPU
+    work, a load on the machine."""
+    if started is not None:
+        started.set()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
-    if done is not None:
-        done.set()
 
 
 def idle(ready: Releasable, go: Waitable, timeout: float) -> None:
