@@ -18,7 +18,7 @@ import time
 from typing import Callable, NamedTuple
 
 import pytest
-from claims import Span, first_then, frames_timeline, frames_verdict
+from claims import Stopwatch, first_then, frames_timeline, frames_verdict
 
 from concur import spinner, spinner_async, supervisors
 from concur.testing.evidence import Machine, Verdict, judge
@@ -43,7 +43,7 @@ def run(model: str, start_method: str | None = None) -> Run:
     """Run a supervisor around slow(), its spinner writing to a FrameLog (a process's through a
     pipe, which spawn can pickle); note when the work ran."""
     sink = multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None
-    log, span = FrameLog(sink), Span()
+    log, span = FrameLog(sink), Stopwatch()
     options = {'start_method': start_method} if model == 'process' else {}
     try:
         answer = supervisors.supervise(

@@ -23,7 +23,7 @@ from functools import partial
 from typing import NamedTuple
 
 import pytest
-from claims import WAKE_LATE, Span, frames_timeline, frames_verdict, run_together
+from claims import WAKE_LATE, Stopwatch, frames_timeline, frames_verdict, run_together
 
 from concur import machine, primes, supervisors
 from concur.primes import is_prime
@@ -44,7 +44,7 @@ def switch_delay() -> float:
 
 class Run(NamedTuple):
     answer: object
-    span: Span  # when the work ran
+    span: Stopwatch  # when the work ran
     frames: list[Written]
 
 
@@ -57,7 +57,7 @@ def spin_around(
     """Run ``model``'s supervisor with ``is_prime(n)`` as the work (for ``async``: called inside
     the coroutine, unless ``async_work`` is given); its frames go to a FrameLog."""
     sink = multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None
-    log, span = FrameLog(sink), Span()
+    log, span = FrameLog(sink), Stopwatch()
     options = {'start_method': start_method} if model == 'process' else {}
     try:
         answer = supervisors.supervise(

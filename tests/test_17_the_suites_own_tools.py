@@ -11,8 +11,8 @@ import sys
 import threading
 import time
 from functools import partial
-from pathlib import Path
 from multiprocessing import resource_tracker
+from pathlib import Path
 
 import psutil
 import pytest
