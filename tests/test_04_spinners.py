@@ -170,6 +170,18 @@ def test_coroutine_spinner_writes_from_the_supervisors_own_thread(spun):
 
 
 @pytest.mark.parametrize('model', supervisors.MODELS)
+def test_spinner_frames_turn_through_backslash_bar_slash_dash_in_order(model, spun):
+    """Each frame shows the next character of \\|/- and the message, so the line seems to turn."""
+    shown = [w.text for w in spun(model).frames]
+    turning = [
+        f'\r{spinner.FRAMES[i % len(spinner.FRAMES)]} {spinner.MESSAGE}' for i in range(len(shown))
+    ]
+    assert shown == turning, (
+        f'expected the frames {turning[:5]} ..., the spinner wrote {shown[:5]} ...'
+    )
+
+
+@pytest.mark.parametrize('model', supervisors.MODELS)
 def test_spinner_blanks_its_line_when_it_stops(model, spun):
     """The last write overwrites the last frame with spaces and returns to the line's start."""
     result = spun(model)
