@@ -66,9 +66,14 @@ def test_a_thread_that_changes_a_global_changes_it_for_the_whole_process(monkeyp
     )
 
 
+async def square_async(n: int) -> int:
+    """A coroutine simply returns its result: the awaiting coroutine gets it as the value."""
+    return n * n
+
+
 async def test_a_coroutine_hands_its_result_back_as_the_value_of_await():
     """``await`` runs the coroutine to its end and evaluates to what it returned."""
-    result = await units.square_async(7)
+    result = await square_async(7)
     assert result == 49, f'expected await to give 7 * 7 = 49, got {result!r}'
 
 
@@ -109,9 +114,14 @@ def received_from_process() -> tuple[str, list[object]]:
     return 'multiprocessing.Queue', received
 
 
+async def produce_async(items: list[object], out: asyncio.Queue[object]) -> None:
+    for item in items:
+        await out.put(item)
+
+
 async def received_from_task() -> tuple[str, list[object]]:
     items: asyncio.Queue[object] = asyncio.Queue(QUEUE_SIZE)
-    producer = asyncio.create_task(units.produce_async(ITEMS, items))
+    producer = asyncio.create_task(produce_async(ITEMS, items))
     received = [await asyncio.wait_for(items.get(), JOIN_TIMEOUT) for _ in ITEMS]
     await asyncio.wait_for(producer, JOIN_TIMEOUT)
     return 'asyncio.Queue', received
@@ -360,12 +370,18 @@ def cost_of_processes(n: int) -> Cost:
     return Cost((starting + time.perf_counter() - start) / n, statistics.mean(unique))
 
 
+async def idle_async(ready: asyncio.Semaphore, go: asyncio.Event) -> None:
+    """Say this task is up, then do nothing until told to finish: a task that only exists."""
+    ready.release()
+    await go.wait()
+
+
 async def cost_of_coroutines(n: int) -> Cost:
     """A coroutine's memory is a few Python objects (task, frame, future) on this process's heap."""
     ready, go = asyncio.Semaphore(0), asyncio.Event()
     gc.collect()
     before, start = rss(), time.perf_counter()
-    tasks = [asyncio.create_task(units.idle_async(ready, go)) for _ in range(n)]
+    tasks = [asyncio.create_task(idle_async(ready, go)) for _ in range(n)]
     for _ in tasks:
         await asyncio.wait_for(ready.acquire(), JOIN_TIMEOUT)
     starting, grown = time.perf_counter() - start, rss() - before

@@ -7,7 +7,6 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -28,24 +27,15 @@ def change_value(new: str, seen: Queue) -> None:
 
 
 def square(n: int, results: Queue) -> None:
-    """Hand ``n * n`` back the only way a thread or a process can: through a channel."""
+    """Hand ``n * n`` back through a channel: a Thread or a Process drops what its target
+    returns, so its result must travel some other way."""
     results.put(n * n)
-
-
-async def square_async(n: int) -> int:
-    """A coroutine simply returns its result: the awaiting coroutine gets it as the value."""
-    return n * n
 
 
 def produce(items: Iterable[object], out: Queue) -> None:
     """Put ``items`` into ``out`` one by one, in order."""
     for item in items:
         out.put(item)
-
-
-async def produce_async(items: Iterable[object], out: asyncio.Queue[object]) -> None:
-    for item in items:
-        await out.put(item)
 
 
 def busy(seconds: float, started: Settable | None = None) -> None:
@@ -62,11 +52,6 @@ def idle(ready: Releasable, go: Waitable, timeout: float) -> None:
     """Say this unit is up, then do nothing until told to finish: a unit that only exists."""
     ready.release()
     go.wait(timeout)
-
-
-async def idle_async(ready: asyncio.Semaphore, go: asyncio.Event) -> None:
-    ready.release()
-    await go.wait()
 
 
 def count_down(steps: int) -> None:
