@@ -80,7 +80,8 @@ async def test_a_coroutine_hands_its_result_back_as_the_value_of_await():
 @pytest.mark.parametrize('model', ['thread', 'process'])
 def test_a_thread_or_a_process_hands_its_result_back_through_a_queue(model):
     """A Thread or a Process runs its target and drops what it returns (``join()`` gives None),
-    so the unit puts its result into a channel that the caller reads."""
+    so the result travels another way: here a queue that the caller reads. (A thread could also
+    leave it in the memory it shares, and an executor hands it back in a future.)"""
     if model == 'thread':
         results, make_unit = queue.SimpleQueue(), threading.Thread
     else:

@@ -205,11 +205,13 @@ def test_threads_take_at_least_the_sequential_time_for_cpu_bound_work(k, work, r
 # ---- P3: processes do ---------------------------------------------------------------------------
 
 
-def test_processes_check_numbers_about_c_times_faster_on_c_free_cores(work, report):
-    """Each process has its own interpreter and its own GIL, so c processes, one per usable core
-    (c), keep all c cores busy when they are free."""
+@pytest.mark.parametrize(
+    'cores', [machine.usable_cores()], ids=lambda c: f'{c} processes on {c} cores'
+)
+def test_processes_check_numbers_as_many_times_faster_as_there_are_free_cores(cores, work, report):
+    """Each process has its own interpreter and its own GIL, so one process per usable core keeps
+    every core busy when they are free: c cores, about c times faster."""
     needs_cores(2)
-    cores = machine.usable_cores()
     least = SHARE_OF_CORES * cores
 
     def trial() -> tuple[Versus, float]:
@@ -242,7 +244,7 @@ def test_processes_check_numbers_about_c_times_faster_on_c_free_cores(work, repo
         verdict,
         report=report,
         section=SECTION,
-        claim='processes check numbers about c times faster on c free cores',
+        claim='processes check numbers as many times faster as there are free cores',
         variant=f'{cores} processes on {cores} cores',
         cores=cores,
         pictures=lambda m: [chart(f'{cores} processes checking {COUNT} numbers', m[0].run)],
