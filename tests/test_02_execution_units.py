@@ -266,6 +266,7 @@ def contend() -> Contention:
     return Contention(free, waited, held_for[0])
 
 
+@pytest.mark.cpu
 def test_a_thread_wanting_a_held_lock_waits_about_as_long_as_the_holder_keeps_it(report):
     """Contention: while one thread holds the lock, another that asks for it blocks until the
     holder releases it; a free lock is taken at once."""

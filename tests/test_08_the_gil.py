@@ -354,6 +354,7 @@ def sleep_in_threads() -> Sleepers:
     )
 
 
+@pytest.mark.cpu
 def test_threads_that_sleep_finish_together_because_sleeping_releases_the_gil(report):
     """time.sleep, like a read from a socket, lets go of the GIL while it waits, so k waits overlap:
     threads suit I/O-bound work."""
