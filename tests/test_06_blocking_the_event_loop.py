@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
+import pytest
 from claims import Stopwatch, frames_timeline, frames_verdict
 
 from concur import spinner, spinner_async
