@@ -8,23 +8,28 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 from __future__ import annotations
 
 import asyncio
+import multiprocessing.synchronize
+import threading
 import time
-from typing import Iterable
+from collections.abc import Iterable
+from typing import TypeVar
 
-from concur.protocols import Queue, Releasable, Settable, Waitable
+from concur.protocols import Queue, Settable, Waitable
+
+T = TypeVar('T')
 
 # A module global: each process has its own copy, the threads of one process share it.
 value = 'set at import'
 
 
-def change_value(new: str, seen: Queue) -> None:
+def change_value(new: str, seen: Queue[str]) -> None:
     """Set the module global ``value`` and report the value this unit now sees."""
     global value
     value = new
     seen.put(value)
 
 
-def square(n: int, results: Queue) -> None:
+def square(n: int, results: Queue[int]) -> None:
     """Hand ``n * n`` back the only way a thread or a process can: through a channel."""
     results.put(n * n)
 
@@ -34,7 +39,7 @@ async def square_async(n: int) -> int:
     return n * n
 
 
-def produce(items: Iterable[object], out: Queue) -> None:
+def produce(items: Iterable[T], out: Queue[T]) -> None:
     """Put ``items`` into ``out`` one by one, in order."""
     for item in items:
         out.put(item)
@@ -54,7 +59,9 @@ def busy(seconds: float, done: Settable | None = None) -> None:
         done.set()
 
 
-def idle(ready: Releasable, go: Waitable, timeout: float) -> None:
+def idle(
+    ready: threading.Semaphore | multiprocessing.synchronize.Semaphore, go: Waitable, timeout: float
+) -> None:
     """Say this unit is up, then do nothing until told to finish: a unit that only exists."""
     ready.release()
     go.wait(timeout)
