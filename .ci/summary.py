@@ -13,14 +13,17 @@ from pathlib import Path
 
 # pytest's closing line: "2 failed, 150 passed, 3 skipped in 31.02s" with -q, between "=" with -v.
 CLOSING = re.compile(r'^=* ?((?:\d+ \w+, )*\d+ \w+|no tests ran) in \d')
+# The line where ruff or mypy sums up what it found.
+VERDICT = re.compile(r'^(Found \d+|\d+ files? (would be|already)|All checks passed|Success)')
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
 SHOWN = ('passed', 'skipped', 'failed')
 
 
 def read(log: str) -> list[str]:
-    return [
-        line.strip() for line in ANSI.sub('', Path(log).read_text(errors='replace')).splitlines()
-    ]
+    """The lines of ``log`` (the run's output, relative to the project), without colours."""
+    path = Path(log)
+    text = path.read_text(errors='replace') if path.exists() else ''
+    return [line.strip() for line in ANSI.sub('', text).splitlines()]
 
 
 def counts(log: str) -> dict[str, int] | None:
@@ -60,7 +63,8 @@ def main(table: str) -> int:
         label, about, status, log = fields
         if kind == 'check':
             output = [line for line in read(log) if line] or ['no output']
-            lines.append((label, 'ok' if status == '0' else 'FAILED', output[-1]))
+            verdict = [line for line in output if VERDICT.match(line)] or output
+            lines.append((label, 'ok' if status == '0' else 'FAILED', verdict[-1]))
             failed |= status != '0'
             continue
         found = counts(log)
