@@ -140,7 +140,8 @@ CALIBRATION_SECONDS = 0.01
 
 
 def time_is_prime(n: int, repeat: int = 3) -> float:
-    """The shortest of ``repeat`` timings of ``is_prime(n)``: the others were slowed by something else."""
+    """The shortest of ``repeat`` timings of ``is_prime(n)``: the others were slowed by something
+    else."""
     best = math.inf
     for _ in range(arguments.positive_int('repeat', repeat)):
         start = time.perf_counter()
