@@ -1,0 +1,239 @@
+"""The end report: what this machine showed, a section per part of the chapter, in its order.
+
+Each section has a table of verdicts (the claim, its variant, its status, what was measured, what
+the claim expected, what it was compared with), then its pictures (``pictures``): spinner
+timelines and worker charts, each kind on one time scale. ``text`` lays it out for a terminal at
+most ``WIDTH`` columns wide, ``html`` for the HTML report.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import unicodedata
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from concur.testing import pictures
+from concur.testing.pictures import ASCII, UNICODE, Glyphs
+from concur.testing.records import SECTIONS, Record, Row, Timeline, WorkerChart, dump, load
+
+WIDTH = 100
+COLUMNS = ('claim', 'variant', 'status', 'measured', 'expected', 'compared with')
+STATUS = {'passed': 'passed', 'failed': 'FAILED', 'skipped': 'skipped'}
+GAP = '  '
+FLOOR = 10  # no column is squeezed narrower than this, unless its widest cell is
+# How records' words read in plain ASCII; what is not here loses its accents or becomes '?'.
+ASCII_WORDS = {'×': 'x', '≥': '>=', '≤': '<=', '–': '-', '—': '-', '…': '...', 'µ': 'u'}
+ASCII_WORDS |= {'→': '->', '±': '+/-', '≈': '~', '·': '.', '’': "'", '“': '"', '”': '"'}
+
+
+class Section(NamedTuple):
+    name: str
+    rows: list[Row]
+    timelines: list[Timeline]
+    charts: list[WorkerChart]
+
+
+def _question(timeline: Timeline) -> int | None:
+    found = re.match(r'question (\d+)', timeline.title)
+    return int(found.group(1)) if found else None
+
+
+def questions_first(timelines: Sequence[Timeline]) -> list[Timeline]:
+    """The first run of each of the notes' questions, in the questions' order, then the others:
+    so the three questions come one above another."""
+    first: dict[int, Timeline] = {}
+    for timeline in timelines:
+        number = _question(timeline)
+        if number is not None:
+            first.setdefault(number, timeline)
+    head = [first[number] for number in sorted(first)]
+    return head + [t for t in timelines if t not in head]
+
+
+def sections(records: Sequence[Record]) -> list[Section]:
+    """The records by section, in the chapter's order; the sections without one left out."""
+    found = []
+    for name in SECTIONS:
+        mine = [r for r in records if r.section == name]
+        if mine:
+            timelines = [r for r in mine if isinstance(r, Timeline)]
+            found.append(
+                Section(
+                    name,
+                    [r for r in mine if isinstance(r, Row)],
+                    questions_first(timelines),
+                    [r for r in mine if isinstance(r, WorkerChart)],
+                )
+            )
+    return found
+
+
+def tally(records: Sequence[Record]) -> str:
+    """The count of verdicts by status, and of pictures: one line."""
+    statuses = Counter(r.status for r in records if isinstance(r, Row))
+    verdicts = ', '.join(f'{statuses[s]} {STATUS[s]}' for s in STATUS if statuses[s])
+    timelines = sum(isinstance(r, Timeline) for r in records)
+    charts = sum(isinstance(r, WorkerChart) for r in records)
+    return (
+        f'{sum(statuses.values())} verdicts ({verdicts or "none"}), '
+        f'{timelines} spinner timelines, {charts} worker charts'
+    )
+
+
+# --- In the terminal ----------------------------------------------------------------------------
+
+
+def to_ascii(text: str) -> str:
+    for word, plain in ASCII_WORDS.items():
+        text = text.replace(word, plain)
+    return unicodedata.normalize('NFKD', text).encode('ascii', 'replace').decode('ascii')
+
+
+def _ascii(value: Any) -> Any:
+    if isinstance(value, str):
+        return to_ascii(value)
+    if isinstance(value, dict):
+        return {key: _ascii(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_ascii(item) for item in value]
+    return value
+
+
+def ascii_record(record: Record) -> Record:
+    """The record with every word in plain ASCII."""
+    return load(_ascii(dump(record)))
+
+
+def _fit(natural: list[int], floors: list[int], budget: int) -> list[int]:
+    """Column widths within ``budget`` characters: the widest column gives way first, and none
+    goes below its floor."""
+    widths = list(natural)
+    while sum(widths) > budget:
+        widest = max(range(len(widths)), key=lambda i: (widths[i] > floors[i], widths[i]))
+        if widths[widest] <= floors[widest]:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    width: int,
+    paint: Callable[[str], str] = str,
+) -> list[str]:
+    """A table at most ``width`` wide, its cells wrapped to fit; the columns empty in every row
+    left out. ``paint`` colours the cells of a 'status' column (they are already padded)."""
+    keep = [i for i in range(len(header)) if any(row[i] for row in rows)]
+    header = [header[i] for i in keep]
+    rows = [[row[i] for i in keep] for row in rows]
+    natural = [max(map(len, column)) for column in zip(header, *rows)]
+    floors = [min(n, max(FLOOR, len(h))) for n, h in zip(natural, header)]
+    widths = _fit(natural, floors, width - len(GAP) * (len(header) - 1))
+    status = header.index('status') if 'status' in header else None
+
+    def lay_out(cells: Sequence[str], painted: bool) -> list[str]:
+        wrapped = [textwrap.wrap(c, w) or [''] for c, w in zip(cells, widths)]
+        lines = []
+        for depth in range(max(map(len, wrapped))):
+            parts = [(w[depth] if depth < len(w) else '').ljust(n) for w, n in zip(wrapped, widths)]
+            if painted and status is not None and depth == 0:
+                parts[status] = paint(parts[status])
+            lines.append(GAP.join(parts).rstrip())
+        return lines
+
+    laid_out = [lay_out(row, True) for row in rows]
+    between = [''] if any(len(lines) > 1 for lines in laid_out) else []
+    out = [*lay_out(header, False), GAP.join('-' * n for n in widths)]
+    for i, lines in enumerate(laid_out):
+        out += (between if i else []) + lines
+    return out
+
+
+def text(
+    records: Sequence[Record],
+    *,
+    width: int = WIDTH,
+    glyphs: Glyphs = UNICODE,
+    paint: Callable[[str], str] = str,
+) -> list[str]:
+    """The end report's lines, none wider than ``width``; in plain ASCII with ``ASCII`` glyphs."""
+    if glyphs is ASCII:
+        records = [ascii_record(r) for r in records]
+    lines = [tally(records)]
+    for section in sections(records):
+        lines += ['', f'--- {section.name} '.ljust(width, '-')]
+        if section.rows:
+            cells = [
+                [r.claim, r.variant, STATUS[r.status], r.measured, r.expected, r.compared_with]
+                for r in section.rows
+            ]
+            lines += table(COLUMNS, cells, width, paint)
+        if section.timelines:
+            lines += ['', *pictures.timeline_lines(section.timelines, width, glyphs)]
+        if section.charts:
+            lines += ['', *pictures.chart_lines(section.charts, width, glyphs)]
+    return lines
+
+
+# --- In HTML ------------------------------------------------------------------------------------
+
+# No '>' in the style: ElementTree escapes it in text.
+CSS = """
+.concur-report { font-family: sans-serif; font-size: 13px; max-width: 1100px; }
+.concur-report h3 { margin: 1.4em 0 0.4em; border-bottom: 1px solid #ccc; }
+.concur-report table { border-collapse: collapse; margin-bottom: 0.8em; }
+.concur-report th, .concur-report td {
+  border: 1px solid #ddd; padding: 3px 6px; text-align: left; vertical-align: top; }
+.concur-report th { background: #f3f3f3; }
+.concur-report td.passed { color: #1b6e2e; }
+.concur-report td.failed { color: #b00020; font-weight: bold; }
+.concur-report td.skipped { color: #8a6d00; }
+.concur-report figure { margin: 0.4em 0; }
+"""
+
+
+def _add(parent: ET.Element, tag: str, text: str = '', **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attributes)
+    element.text = text or None
+    return element
+
+
+def _rows_table(parent: ET.Element, rows: Sequence[Row]) -> None:
+    table = _add(parent, 'table')
+    heading = _add(_add(table, 'thead'), 'tr')
+    for name in (*COLUMNS, 'test'):
+        _add(heading, 'th', name)
+    body = _add(table, 'tbody')
+    for row in rows:
+        line = _add(body, 'tr')
+        _add(line, 'td', row.claim)
+        _add(line, 'td', row.variant)
+        _add(line, 'td', STATUS[row.status], **{'class': row.status})
+        for words in (row.measured, row.expected, row.compared_with):
+            _add(line, 'td', words)
+        _add(_add(line, 'td'), 'code', row.test)
+
+
+def html(records: Sequence[Record], machine: str) -> str:
+    """The end report as an HTML fragment, self-contained: its style inline, every picture an
+    inline <svg>, nothing fetched."""
+    root = ET.Element('div', {'class': 'concur-report'})
+    _add(root, 'style', CSS)
+    _add(root, 'h2', 'What this machine showed')
+    _add(root, 'p', machine)
+    _add(root, 'p', tally(records))
+    for section in sections(records):
+        _add(root, 'h3', section.name)
+        if section.rows:
+            _rows_table(root, section.rows)
+        for group in (section.timelines, section.charts):
+            span = pictures.scale(group)
+            for picture in group:
+                figure = _add(root, 'figure')
+                figure.append(pictures.svg(picture, span))
+    return ET.tostring(root, encoding='unicode', short_empty_elements=False)
