@@ -91,9 +91,10 @@ def test_the_ascii_end_report_has_only_ascii_characters():
 
 def test_a_timeline_puts_each_frame_in_the_column_of_its_time():
     """A line 50 columns wide for a second of work: a column is 20 ms."""
-    timeline = Timeline(GIL, 'question 1', 1.0, 0.1, (0.0, 0.1, 0.5, 0.99), 'a frame every 0.1 s')
+    frames = (0.0, 0.03, 0.1, 0.5, 0.99)
+    timeline = Timeline(GIL, 'question 1', 1.0, 0.1, frames, 'a frame every 0.1 s')
     bar = pictures.timeline_bar(timeline, 1.0, 50, pictures.ASCII)
-    assert [i for i, c in enumerate(bar) if c == '#'] == [0, 5, 25, 49], bar
+    assert [i for i, c in enumerate(bar) if c == '#'] == [0, 1, 5, 25, 49], bar
 
 
 def test_a_timeline_leaves_blank_the_time_after_its_work_on_a_shared_scale():
@@ -113,6 +114,8 @@ def test_the_three_questions_come_one_above_another_on_one_time_scale():
     lines = pictures.timeline_lines(timelines, 100, pictures.UNICODE)
     bars = [line for line in lines if line.startswith('  │')]
     assert len(bars) == 4 and len({line.rindex('│') for line in bars}) == 1, '\n'.join(bars)
+    shown = [line[:10] for line in report.text(made_up()) if line.startswith('question ')]
+    assert shown == ['question 1', 'question 2', 'question 3'], shown
 
 
 def filled(bar: str) -> set[int]:
