@@ -34,6 +34,10 @@ class PrimeResult(NamedTuple):
     n: int
     prime: bool
     elapsed: float
+    # Who checked it and when it began (time.perf_counter(), one clock for every process of a
+    # machine): what a worker chart draws, and the evidence that every worker took a share.
+    worker: str = ''
+    started: float = 0.0
 
 
 # What a worker answers when it takes its 0: "I am done".
@@ -47,7 +51,14 @@ def check_prime(n: int) -> PrimeResult:
     """Check one number, and time the check."""
     start = perf_counter()
     prime = is_prime(n)
-    return PrimeResult(n, prime, perf_counter() - start)
+    return PrimeResult(n, prime, perf_counter() - start, worker_name(), start)
+
+
+def worker_name() -> str:
+    """The execution unit running this code: its process's name, and its thread's unless it is
+    the process's main thread (a worker process, or the sequential checker's own thread)."""
+    process, thread = multiprocessing.current_process().name, threading.current_thread()
+    return process if thread is threading.main_thread() else f'{process}/{thread.name}'
 
 
 def largest_first(numbers: Iterable[int]) -> list[int]:

@@ -8,10 +8,13 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from multiprocessing.connection import Connection
 from typing import Iterable
 
 from concur.protocols import Queue, Releasable, Settable, Waitable
+from concur.timeouts import JOIN_TIMEOUT
 
 # A module global: each process has its own copy, the threads of one process share it.
 value = 'set at import'
@@ -63,3 +66,18 @@ def idle(ready: Releasable, go: Waitable, timeout: float) -> None:
 async def idle_async(ready: asyncio.Semaphore, go: asyncio.Event) -> None:
     ready.release()
     await go.wait()
+
+
+def count_down(steps: int) -> None:
+    """Plain Python work of a fixed size: the control's yardstick."""
+    while steps:
+        steps -= 1
+
+
+def timed_count_down(steps: int, ready: threading.Barrier, out: Connection) -> None:
+    """Wait until every control process is ready, count down ``steps``, and send the seconds it
+    took: processes that started at different moments still work at the same time."""
+    ready.wait(JOIN_TIMEOUT)
+    start = time.perf_counter()
+    count_down(steps)
+    out.send(time.perf_counter() - start)
