@@ -11,7 +11,6 @@ drawn in SVG, comes before pytest-html's table of every test.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pytest
@@ -19,8 +18,6 @@ import pytest
 from concur import machine
 from concur.testing import pictures, records, report
 
-TABLE = 'concur-table'  # the user_properties key of the old table's rows
-OLD_COLUMNS = ('model', 'work', 'frames', 'wall s', 'cores', 'speedup', 'note')
 STATUS_MARKUP = {'passed': {'green': True}, 'FAILED': {'red': True, 'bold': True}}
 STATUS_MARKUP['skipped'] = {'yellow': True}
 
@@ -42,7 +39,7 @@ class EndReport:
 
     def __init__(self, config: pytest.Config) -> None:
         self._config = config
-        self._properties: dict[str, list[tuple[str, object]]] = {}
+        self._properties: dict[str, list[tuple[str, Any]]] = {}
         self._order: dict[str, int] = {}
 
     def _note_order(self, nodeids: list[str]) -> None:
@@ -63,14 +60,16 @@ class EndReport:
         if len(report.user_properties) >= len(kept):
             self._properties[report.nodeid] = list(report.user_properties)
 
-    def _values(self, key: str) -> list[Any]:
-        tests = sorted(
-            self._properties, key=lambda nodeid: self._order.get(nodeid, len(self._order))
-        )
-        return [value for t in tests for name, value in self._properties[t] if name == key]
-
     def records(self) -> list[records.Record]:
-        return [records.load(value) for value in self._values(records.KEY)]
+        """Every record, in the order of the tests, then in the order each test made them."""
+        last = len(self._order)
+        tests = sorted(self._properties, key=lambda nodeid: self._order.get(nodeid, last))
+        return [
+            records.load(value)
+            for test in tests
+            for key, value in self._properties[test]
+            if key == records.KEY
+        ]
 
     def _glyphs(self, terminalreporter: pytest.TerminalReporter) -> pictures.Glyphs:
         """ASCII when asked for, or when the terminal's encoding cannot write the pictures.
@@ -89,8 +88,7 @@ class EndReport:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         found = self.records()
-        old = self._values(TABLE)
-        if not found and not old:
+        if not found:
             return
         writer = terminalreporter._tw
         width = min(report.WIDTH, writer.fullwidth)
@@ -101,12 +99,7 @@ class EndReport:
         terminalreporter.write_sep('=', 'what this machine showed', fullwidth=width)
         terminalreporter.write_line(machine.describe())
         glyphs = self._glyphs(terminalreporter)
-        lines = report.text(found, width=width, glyphs=glyphs, paint=paint) if found else []
-        if old:
-            lines += ['', '--- measured, not yet in a section '.ljust(width, '-')]
-            cells = [[_cell(row.get(column)) for column in OLD_COLUMNS] for row in old]
-            lines += report.table(OLD_COLUMNS, cells, width)
-        for line in lines:
+        for line in report.text(found, width=width, glyphs=glyphs, paint=paint):
             terminalreporter.write_line(line)
 
     @pytest.hookimpl(optionalhook=True)
@@ -117,26 +110,3 @@ class EndReport:
         found = self.records()
         if found:
             postfix.append(report.html(found, machine.describe()))
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return '-' if math.isnan(value) else f'{value:.2f}'
-    return '' if value is None else str(value)
-
-
-class Table:
-    """The old table's rows, until every test records ``Row``s (``report.add(Row(...))``)."""
-
-    def __init__(self, request: pytest.FixtureRequest) -> None:
-        self._node = request.node
-
-    def add(self, model: str, work: str, **measured: object) -> None:
-        row: dict[str, object] = {'model': model, 'work': work}
-        row |= {key.replace('_', ' '): value for key, value in measured.items()}
-        self._node.user_properties.append((TABLE, row))
-
-
-@pytest.fixture
-def table(request: pytest.FixtureRequest) -> Table:
-    return Table(request)
