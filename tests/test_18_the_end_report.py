@@ -68,16 +68,18 @@ def test_the_end_report_has_its_sections_in_the_chapters_order():
 
 
 def test_every_verdict_shows_its_status_and_failed_and_skipped_ones_are_kept():
-    """A skipped verdict is not evidence and a failed one is news: each row says which it is."""
+    """A skipped verdict is not evidence and a failed one is news: each row says which it is,
+    on the line under its claim."""
     lines = report.text(made_up())
     for section, status in [
         ('prime checkers', 'FAILED'),
         ('spinners', 'skipped'),
         ('concurrency and parallelism', 'passed'),
     ]:
-        claim = f'a claim about {section}'.split()[:2]
-        found = [line for line in lines if line.startswith(' '.join(claim)) and status in line]
-        assert found, f'no row of {section!r} says {status!r}:\n' + '\n'.join(lines)
+        claim = lines.index(f'a claim about {section}')
+        assert f'thread   {status}' in lines[claim + 1], (
+            f'the row under {section!r} does not say {status!r}:\n' + '\n'.join(lines)
+        )
 
 
 def test_the_ascii_end_report_has_only_ascii_characters():
@@ -219,16 +221,20 @@ def test_the_plugin_shows_every_record_at_the_end_of_the_run(recording_run, work
         [
             '*= what this machine showed =*',
             '--- spinners -*',
-            'a spinner spins*thread*passed*3 frames*',
+            'a spinner spins',
+            '  thread*passed*3 frames*',
             'a thread spinner',
             '  ?█*█*█*? 3 frames, one every 30 ms',
             '--- prime checkers -*',
             '  process 1 *█*? 1 number',
             '  process 2 *█*? 1 number',
             '--- CPU use -*',
-            'a skipped claim*skipped*busy*',
-            'a claim skipped by its*skipped*busy*',
-            'a failed claim*FAILED*2 cores*',
+            'a skipped claim',
+            '  skipped*busy*',
+            'a claim skipped by its fixture',
+            '  skipped*busy*',
+            'a failed claim',
+            '  FAILED*2 cores*',
         ]
     )
 

@@ -21,7 +21,7 @@ from concur.testing.records import Span, Timeline, WorkerChart
 Picture = Timeline | WorkerChart
 
 INDENT = '  '
-LABEL = 12  # characters kept of a worker's name in the terminal
+LABEL = 16  # characters kept of a worker's name
 # The text that follows a picture's line ('10 frames, one every 31 ms') needs this many columns
 # besides the line itself: the line is the rest of the report's width.
 LINE_MARGIN = 40
@@ -35,10 +35,11 @@ class Glyphs:
     work: str  # a column of the work in which it wrote none
     edge: str  # the two ends of the time line
     fills: tuple[str, str]  # a worker's numbers, in turn, so that one number's bar ends visibly
+    cut: str  # where a name too long was cut
 
 
-UNICODE = Glyphs(frame='█', work='·', edge='│', fills=('█', '▒'))
-ASCII = Glyphs(frame='#', work='.', edge='|', fills=('#', '='))
+UNICODE = Glyphs(frame='█', work='·', edge='│', fills=('█', '▒'), cut='…')
+ASCII = Glyphs(frame='#', work='.', edge='|', fills=('#', '='), cut='~')
 
 
 def duration(seconds: float) -> str:
@@ -131,8 +132,10 @@ def _axis(scale: float, width: int, indent: str) -> str:
     return indent + line.ljust(width + 2 - len(end)) + end
 
 
-def _label(name: str) -> str:
-    return name if len(name) <= LABEL else name[: LABEL - 1] + '~'
+def label(name: str, glyphs: Glyphs) -> str:
+    """A worker's name in LABEL characters at most: the end, where names of one chart differ
+    ('MainProcess/prime-worker-1')."""
+    return name if len(name) <= LABEL else glyphs.cut + name[1 - LABEL :]
 
 
 def _wrapped(text: str, width: int, indent: str) -> list[str]:
@@ -177,7 +180,7 @@ def chart_lines(charts: Sequence[WorkerChart], width: int, glyphs: Glyphs) -> li
         for name, bar in worker_bars(chart, span, line, glyphs).items():
             count = len(spans[name])
             lines.append(
-                f'{INDENT}{_label(name):<{LABEL}} {glyphs.edge}{bar}{glyphs.edge} '
+                f'{INDENT}{label(name, glyphs):<{LABEL}} {glyphs.edge}{bar}{glyphs.edge} '
                 f'{count} number{"" if count == 1 else "s"}'
             )
         lines += _wrapped(_chart_words(chart), width, indent)
@@ -188,7 +191,7 @@ def chart_lines(charts: Sequence[WorkerChart], width: int, glyphs: Glyphs) -> li
 # --- In SVG -------------------------------------------------------------------------------------
 
 SVG_WIDTH = 760  # pixels
-LEFT = 120  # pixels for the workers' names, left of the time line
+LEFT = 130  # pixels for the workers' names, left of the time line
 RIGHT = 20
 ROW = 20  # pixels per line of a picture
 FONT = 'font-family:sans-serif;font-size:12px'
@@ -270,7 +273,7 @@ def chart_svg(chart: WorkerChart, scale: float) -> ET.Element:
     svg, axis = _svg(len(spans))
     for row, (name, worker_spans) in enumerate(spans.items(), start=1):
         top = row * ROW + 4
-        _text(svg, 4, top + 13, name[:18])
+        _text(svg, 4, top + 13, label(name, UNICODE))
         for i, span in enumerate(worker_spans):
             left = _x(span.start, scale)
             bar = _add(

@@ -17,11 +17,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from concur.testing import pictures
-from concur.testing.pictures import ASCII, UNICODE, Glyphs
+from concur.testing.pictures import ASCII, INDENT, UNICODE, Glyphs
 from concur.testing.records import SECTIONS, Record, Row, Timeline, WorkerChart, dump, load
 
 WIDTH = 100
 COLUMNS = ('claim', 'variant', 'status', 'measured', 'expected', 'compared with')
+CELLS = COLUMNS[1:]  # in the terminal each claim heads the lines of its variants
 STATUS = {'passed': 'passed', 'failed': 'FAILED', 'skipped': 'skipped'}
 GAP = '  '
 FLOOR = 10  # no column is squeezed narrower than this, unless its widest cell is
@@ -120,37 +121,34 @@ def _fit(natural: list[int], floors: list[int], budget: int) -> list[int]:
     return widths
 
 
-def table(
-    header: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    width: int,
-    paint: Callable[[str], str] = str,
-) -> list[str]:
-    """A table at most ``width`` wide, its cells wrapped to fit; the columns empty in every row
-    left out. ``paint`` colours the cells of a 'status' column (they are already padded)."""
-    keep = [i for i in range(len(header)) if any(row[i] for row in rows)]
-    header = [header[i] for i in keep]
-    rows = [[row[i] for i in keep] for row in rows]
-    natural = [max(map(len, column)) for column in zip(header, *rows)]
+def verdicts(rows: Sequence[Row], width: int, paint: Callable[[str], str] = str) -> list[str]:
+    """A section's table of verdicts within ``width``: each claim on a line of its own, under it
+    a line per variant measured, cells wrapped to fit their columns; a column empty in every row
+    is left out. ``paint`` colours the status cells (already padded)."""
+    cells = [[r.variant, STATUS[r.status], r.measured, r.expected, r.compared_with] for r in rows]
+    keep = [i for i, name in enumerate(CELLS) if name == 'status' or any(c[i] for c in cells)]
+    header = [CELLS[i] for i in keep]
+    cells = [[c[i] for i in keep] for c in cells]
+    natural = [max(map(len, column)) for column in zip(header, *cells)]
     floors = [min(n, max(FLOOR, len(h))) for n, h in zip(natural, header)]
-    widths = _fit(natural, floors, width - len(GAP) * (len(header) - 1))
-    status = header.index('status') if 'status' in header else None
+    widths = _fit(natural, floors, width - len(INDENT) - len(GAP) * (len(header) - 1))
+    status = header.index('status')
 
-    def lay_out(cells: Sequence[str], painted: bool) -> list[str]:
-        wrapped = [textwrap.wrap(c, w) or [''] for c, w in zip(cells, widths)]
+    def lay_out(line: Sequence[str], painted: bool) -> list[str]:
+        wrapped = [textwrap.wrap(c, w) or [''] for c, w in zip(line, widths)]
         lines = []
         for depth in range(max(map(len, wrapped))):
             parts = [(w[depth] if depth < len(w) else '').ljust(n) for w, n in zip(wrapped, widths)]
-            if painted and status is not None and depth == 0:
+            if painted and depth == 0:
                 parts[status] = paint(parts[status])
-            lines.append(GAP.join(parts).rstrip())
+            lines.append((INDENT + GAP.join(parts)).rstrip())
         return lines
 
-    laid_out = [lay_out(row, True) for row in rows]
-    between = [''] if any(len(lines) > 1 for lines in laid_out) else []
-    out = [*lay_out(header, False), GAP.join('-' * n for n in widths)]
-    for i, lines in enumerate(laid_out):
-        out += (between if i else []) + lines
+    out = [*lay_out(header, False), INDENT + GAP.join('-' * n for n in widths)]
+    for i, (row, line) in enumerate(zip(rows, cells)):
+        if i == 0 or row.claim != rows[i - 1].claim:
+            out += ([''] if i else []) + textwrap.wrap(row.claim, width)
+        out += lay_out(line, True)
     return out
 
 
@@ -168,11 +166,7 @@ def text(
     for section in sections(records):
         lines += ['', f'--- {section.name} '.ljust(width, '-')]
         if section.rows:
-            cells = [
-                [r.claim, r.variant, STATUS[r.status], r.measured, r.expected, r.compared_with]
-                for r in section.rows
-            ]
-            lines += table(COLUMNS, cells, width, paint)
+            lines += verdicts(section.rows, width, paint)
         if section.timelines:
             lines += ['', *pictures.timeline_lines(section.timelines, width, glyphs)]
         if section.charts:
