@@ -14,6 +14,7 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Sequence
+from itertools import groupby
 from typing import Any, NamedTuple
 
 from concur.testing import pictures
@@ -121,14 +122,27 @@ def _fit(natural: list[int], floors: list[int], budget: int) -> list[int]:
     return widths
 
 
-def verdicts(rows: Sequence[Row], width: int, paint: Callable[[str], str] = str) -> list[str]:
-    """A section's table of verdicts within ``width``: each claim on a line of its own, under it
-    a line per variant measured, cells wrapped to fit their columns; a column empty in every row
-    is left out. ``paint`` colours the status cells (already padded)."""
+def _columns(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
+    """The names of CELLS and each row's cells, without the columns empty in every row."""
     cells = [[r.variant, STATUS[r.status], r.measured, r.expected, r.compared_with] for r in rows]
     keep = [i for i, name in enumerate(CELLS) if name == 'status' or any(c[i] for c in cells)]
-    header = [CELLS[i] for i in keep]
-    cells = [[c[i] for i in keep] for c in cells]
+    return [CELLS[i] for i in keep], [[c[i] for i in keep] for c in cells]
+
+
+Lines = list[tuple[Row, list[str]]]
+
+
+def _by_claim(rows: Sequence[Row], cells: list[list[str]]) -> list[tuple[str, Lines]]:
+    """Each claim, with its rows that follow each other (its variants) and their cells."""
+    groups = groupby(zip(rows, cells), key=lambda pair: pair[0].claim)
+    return [(claim, list(pairs)) for claim, pairs in groups]
+
+
+def verdicts(rows: Sequence[Row], width: int, paint: Callable[[str], str] = str) -> list[str]:
+    """A section's table of verdicts within ``width``: each claim on a line of its own, under it
+    a line per variant measured, cells wrapped to fit their columns. ``paint`` colours the status
+    cells (already padded)."""
+    header, cells = _columns(rows)
     natural = [max(map(len, column)) for column in zip(header, *cells)]
     floors = [min(n, max(FLOOR, len(h))) for n, h in zip(natural, header)]
     widths = _fit(natural, floors, width - len(INDENT) - len(GAP) * (len(header) - 1))
@@ -145,10 +159,10 @@ def verdicts(rows: Sequence[Row], width: int, paint: Callable[[str], str] = str)
         return lines
 
     out = [*lay_out(header, False), INDENT + GAP.join('-' * n for n in widths)]
-    for i, (row, line) in enumerate(zip(rows, cells)):
-        if i == 0 or row.claim != rows[i - 1].claim:
-            out += ([''] if i else []) + textwrap.wrap(row.claim, width)
-        out += lay_out(line, True)
+    for i, (claim, lines) in enumerate(_by_claim(rows, cells)):
+        out += ([''] if i else []) + textwrap.wrap(claim, width)
+        for _, line in lines:
+            out += lay_out(line, True)
     return out
 
 
@@ -178,11 +192,11 @@ def text(
 
 # No '>' in the style: ElementTree escapes it in text.
 CSS = """
-.concur-report { font-family: sans-serif; font-size: 13px; max-width: 1100px; }
+.concur-report { font-family: sans-serif; font-size: 13px; max-width: 1100px; color: #222; }
 .concur-report h3 { margin: 1.4em 0 0.4em; border-bottom: 1px solid #ccc; }
-.concur-report table { border-collapse: collapse; margin-bottom: 0.8em; }
-.concur-report th, .concur-report td {
-  border: 1px solid #ddd; padding: 3px 6px; text-align: left; vertical-align: top; }
+.concur-report table { border-collapse: collapse; margin-bottom: 0.8em; width: 100%; }
+.concur-report th, .concur-report td { color: #222; border: 1px solid #ddd; padding: 3px 6px;
+  text-align: left; vertical-align: top; }
 .concur-report th { background: #f3f3f3; }
 .concur-report td.passed { color: #1b6e2e; }
 .concur-report td.failed { color: #b00020; font-weight: bold; }
@@ -198,19 +212,21 @@ def _add(parent: ET.Element, tag: str, text: str = '', **attributes: str) -> ET.
 
 
 def _rows_table(parent: ET.Element, rows: Sequence[Row]) -> None:
+    """The verdicts, a claim's cell beside the rows of its variants; hovering a row shows its
+    test."""
+    header, cells = _columns(rows)
     table = _add(parent, 'table')
     heading = _add(_add(table, 'thead'), 'tr')
-    for name in (*COLUMNS, 'test'):
+    for name in ('claim', *header):
         _add(heading, 'th', name)
     body = _add(table, 'tbody')
-    for row in rows:
-        line = _add(body, 'tr')
-        _add(line, 'td', row.claim)
-        _add(line, 'td', row.variant)
-        _add(line, 'td', STATUS[row.status], **{'class': row.status})
-        for words in (row.measured, row.expected, row.compared_with):
-            _add(line, 'td', words)
-        _add(_add(line, 'td'), 'code', row.test)
+    for claim, lines in _by_claim(rows, cells):
+        for i, (row, line) in enumerate(lines):
+            tr = _add(body, 'tr', title=row.test)
+            if i == 0:
+                _add(tr, 'td', claim, rowspan=str(len(lines)))
+            for name, cell in zip(header, line):
+                _add(tr, 'td', cell, **({'class': row.status} if name == 'status' else {}))
 
 
 def html(records: Sequence[Record], machine: str) -> str:
