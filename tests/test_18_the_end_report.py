@@ -183,6 +183,11 @@ def test_skips(report):
     report.add(Row('CPU use', 'a skipped claim', '', 'skipped', 'busy', '1 core', ''))
     pytest.skip('the machine was busy')
 
+def test_asks_the_three_questions(report):
+    for number, frames in [(3, ()), (1, (0, 0.03, 0.06)), (2, (0.01, 0.045))]:
+        title = f'question {number}: a spinner'
+        report.add(Timeline("the GIL's three questions", title, 0.1, 0.03, frames, 'often'))
+
 @pytest.fixture
 def busy_machine(report):
     report.add(Row('CPU use', 'a claim skipped by its fixture', '', 'skipped', 'busy', '', ''))
@@ -216,7 +221,7 @@ def test_the_plugin_shows_every_record_at_the_end_of_the_run(recording_run, work
         result = recording_run.runpytest_subprocess(*args)
     else:
         result = recording_run.runpytest(*args)
-    result.assert_outcomes(passed=2, skipped=2, failed=1)
+    result.assert_outcomes(passed=3, skipped=2, failed=1)
     result.stdout.fnmatch_lines(
         [
             '*= what this machine showed =*',
@@ -225,6 +230,10 @@ def test_the_plugin_shows_every_record_at_the_end_of_the_run(recording_run, work
             '  thread*passed*3 frames*',
             'a thread spinner',
             '  ?█*█*█*? 3 frames, one every 30 ms',
+            "--- the GIL's three questions -*",
+            'question 1: a spinner',
+            'question 2: a spinner',
+            'question 3: a spinner',
             '--- prime checkers -*',
             '  process 1 *█*? 1 number',
             '  process 2 *█*? 1 number',
@@ -260,7 +269,16 @@ def test_the_plugin_adds_the_end_report_to_pytest_htmls_self_contained_report(re
         '-p', 'concur.testing.plugin', '--html=out.html', '--self-contained-html'
     )
     page = (recording_run.path / 'out.html').read_text(encoding='utf-8')
-    assert page.count('<svg') == 2, 'expected the timeline and the worker chart drawn in SVG'
+    assert page.count('<svg') == 5, 'expected the 4 timelines and the worker chart drawn in SVG'
     assert 'a skipped claim' in page and 'a failed claim' in page
     fetched = re.findall(r'(?:src=|<link[^>]*href=|url\()["\']?https?:[^"\' )]*', page)
     assert not fetched, f'the page fetches {fetched} from the network'
+
+
+def test_the_plugin_writes_the_three_questions_to_an_svg_file_when_asked(recording_run):
+    """The README's picture is made by the spec: the first run of each question, in order."""
+    recording_run.runpytest('-p', 'concur.testing.plugin', '--concur-svg=questions.svg')
+    document = ET.parse(recording_run.path / 'questions.svg').getroot()
+    titles = [t.text for t in document.iter('{http://www.w3.org/2000/svg}text')]
+    asked = [title for title in titles if title and title.startswith('question')]
+    assert asked == [f'question {n}: a spinner' for n in (1, 2, 3)], asked

@@ -6,11 +6,13 @@ pytest-xdist too. They are read from every phase of a test, not only its call: a
 test recorded before ``pytest.skip`` or ``pytest.fail`` is shown. The terminal gets the report in
 Unicode, or in plain ASCII where its encoding cannot show the pictures (or with
 ``--concur-ascii``). With ``--html=PATH --self-contained-html`` the same report, with its pictures
-drawn in SVG, comes before pytest-html's table of every test.
+drawn in SVG, comes before pytest-html's table of every test; ``--concur-svg=PATH`` writes the
+timelines of the notes' three questions to an SVG file (the README's picture).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +29,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         '--concur-ascii',
         action='store_true',
         help="draw the end report's pictures in plain ASCII, whatever the terminal can show",
+    )
+    parser.getgroup('concur').addoption(
+        '--concur-svg',
+        metavar='PATH',
+        help="write the timelines of the notes' three questions, if the run drew them, to PATH",
     )
 
 
@@ -101,6 +108,13 @@ class EndReport:
         glyphs = self._glyphs(terminalreporter)
         for line in report.text(found, width=width, glyphs=glyphs, paint=paint):
             terminalreporter.write_line(line)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        path = self._config.getoption('concur_svg')
+        if path and not hasattr(self._config, 'workerinput'):  # the xdist controller writes it
+            drawn = report.questions(self.records())
+            if drawn:
+                Path(path).write_text(pictures.svg_document(drawn), encoding='utf-8')
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(

@@ -44,15 +44,20 @@ def _question(timeline: Timeline) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def questions_first(timelines: Sequence[Timeline]) -> list[Timeline]:
-    """The first run of each of the notes' questions, in the questions' order, then the others:
-    so the three questions come one above another."""
+def questions(records: Sequence[Record]) -> list[Timeline]:
+    """The first run of each of the notes' questions, in the questions' order."""
     first: dict[int, Timeline] = {}
-    for timeline in timelines:
+    for timeline in (r for r in records if isinstance(r, Timeline)):
         number = _question(timeline)
         if number is not None:
             first.setdefault(number, timeline)
-    head = [first[number] for number in sorted(first)]
+    return [first[number] for number in sorted(first)]
+
+
+def questions_first(timelines: Sequence[Timeline]) -> list[Timeline]:
+    """The questions (``questions``), then the other runs: so the three questions come one above
+    another."""
+    head = questions(timelines)
     return head + [t for t in timelines if t not in head]
 
 
