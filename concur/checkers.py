@@ -34,20 +34,39 @@ class PrimeResult(NamedTuple):
     n: int
     prime: bool
     elapsed: float
+    # Who checked it and when it began (time.perf_counter(), one clock for every process of a
+    # machine): what a worker chart draws, and the evidence that every worker took a share.
+    worker: str = ''
+    started: float = 0.0
 
 
 # What a worker answers when it takes its 0: "I am done".
 DONE = PrimeResult(0, False, 0.0)
 
 
-Collect = Callable[[Queue, Queue, Sequence[Unit]], Iterator[PrimeResult]]
+class Crew(NamedTuple):
+    """The workers of a checker and the two queues they share with the reader."""
+
+    jobs: Queue
+    results: Queue
+    units: Sequence[Unit]
+
+
+Collect = Callable[[Crew], Iterator[PrimeResult]]
 
 
 def check_prime(n: int) -> PrimeResult:
     """Check one number, and time the check."""
     start = perf_counter()
     prime = is_prime(n)
-    return PrimeResult(n, prime, perf_counter() - start)
+    return PrimeResult(n, prime, perf_counter() - start, worker_name(), start)
+
+
+def worker_name() -> str:
+    """The execution unit running this code: its process's name, and its thread's unless it is
+    the process's main thread (a worker process, or the sequential checker's own thread)."""
+    process, thread = multiprocessing.current_process().name, threading.current_thread()
+    return process if thread is threading.main_thread() else f'{process}/{thread.name}'
 
 
 def largest_first(numbers: Iterable[int]) -> list[int]:
@@ -64,21 +83,19 @@ def worker(jobs: Queue, results: Queue) -> None:
     results.put(DONE)
 
 
-def report(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[PrimeResult]:
+def report(crew: Crew) -> Iterator[PrimeResult]:
     """The book's result loop: read until every worker has answered ``DONE``, so every result
     is read, however late a worker delivers it."""
     done = 0
-    while done < len(units):
-        result: PrimeResult = results.get()  # type: ignore[assignment]
+    while done < len(crew.units):
+        result: PrimeResult = crew.results.get()  # type: ignore[assignment]
         if result.n:
             yield result
         else:
             done += 1
 
 
-def report_until_jobs_empty(
-    jobs: Queue, results: Queue, units: Sequence[Unit], pause: Callable[[], object]
-) -> Iterator[PrimeResult]:
+def report_until_jobs_empty(crew: Crew, pause: Callable[[], object]) -> Iterator[PrimeResult]:
     """The book's first result loop, which had a race: it stops once the job queue is empty.
 
     An empty job queue only says that every job was taken, not that every result was read:
@@ -86,11 +103,11 @@ def report_until_jobs_empty(
     and looking at the job queue, where a slow reader loses the race.
     """
     while True:
-        result: PrimeResult = results.get()  # type: ignore[assignment]
+        result: PrimeResult = crew.results.get()  # type: ignore[assignment]
         if result.n:
             yield result
         pause()
-        if jobs.empty():
+        if crew.jobs.empty():
             return
 
 
@@ -147,11 +164,11 @@ def late_reader(
     the results wait in a pipe meanwhile.
     """
 
-    def collect(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[PrimeResult]:
+    def collect(crew: Crew) -> Iterator[PrimeResult]:
         if stop_when_jobs_empty:
-            return report_until_jobs_empty(jobs, results, units, pause=lambda: _join(units))
-        _join(units)  # just as late: every worker has ended before the first result is read
-        return report(jobs, results, units)
+            return report_until_jobs_empty(crew, pause=lambda: _join(crew.units))
+        _join(crew.units)  # just as late: every worker has ended before the first result is read
+        return report(crew)
 
     return list(
         _in_processes(_numbers(numbers), _workers(workers), _context(start_method), collect)
@@ -262,7 +279,7 @@ def _run(
             jobs.put(n)
         for _ in units:
             jobs.put(0)
-        yield from collect(jobs, results, units)
+        yield from collect(Crew(jobs, results, units))
     except BaseException:
         abandon()
         # A thread still finishes the number it holds; the error on its way must not be

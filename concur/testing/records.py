@@ -28,9 +28,10 @@ SECTIONS = (
     'cost of a unit',
     'beyond the book',
     'beyond one machine',
+    "the suite's own tools",
 )
 STATUSES = ('passed', 'failed', 'skipped')
-KEY = 'concur'  # the user_properties key records travel under
+KEY = 'concur-record'  # the user_properties key records travel under
 
 
 @dataclass(frozen=True)

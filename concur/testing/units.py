@@ -7,69 +7,75 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import multiprocessing.synchronize
 import threading
 import time
-from typing import Callable, Iterable, MutableSequence, NamedTuple
+from collections.abc import Iterable
+from multiprocessing.connection import Connection
+from typing import TypeVar
 
-from concur.checkers import PrimeResult, check_prime
-from concur.protocols import Queue, Releasable, Settable, Waitable
+from concur.protocols import Queue, Settable, Waitable
 from concur.timeouts import JOIN_TIMEOUT
+
+T = TypeVar('T')
 
 # A module global: each process has its own copy, the threads of one process share it.
 value = 'set at import'
 
 
-def change_value(new: str, seen: Queue) -> None:
+def change_value(new: str, seen: Queue[str]) -> None:
     """Set the module global ``value`` and report the value this unit now sees."""
     global value
     value = new
     seen.put(value)
 
 
-def square(n: int, results: Queue) -> None:
-    """Hand ``n * n`` back the only way a thread or a process can: through a channel."""
+def square(n: int, results: Queue[int]) -> None:
+    """Hand ``n * n`` back through a channel: a Thread or a Process drops what its target
+    returns, so its result must travel some other way."""
     results.put(n * n)
 
 
-async def square_async(n: int) -> int:
-    """A coroutine simply returns its result: the awaiting coroutine gets it as the value."""
-    return n * n
-
-
-def produce(items: Iterable[object], out: Queue) -> None:
+def produce(items: Iterable[T], out: Queue[T]) -> None:
     """Put ``items`` into ``out`` one by one, in order."""
     for item in items:
         out.put(item)
 
 
-async def produce_async(items: Iterable[object], out: asyncio.Queue[object]) -> None:
-    for item in items:
-        await out.put(item)
-
-
-def busy(seconds: float, done: Settable | None = None) -> None:
-    """Keep one core busy for ``seconds`` of wall time, then set ``done``: the plainest CPU work."""
+def busy(seconds: float, started: Settable | None = None) -> None:
+    """Set ``started``, then keep one core busy for ``seconds`` of wall time: the plainest CPU
+    work, a load on the machine."""
+    if started is not None:
+        started.set()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
-    if done is not None:
-        done.set()
 
 
-def idle(ready: Releasable, go: Waitable, timeout: float) -> None:
+def idle(
+    ready: threading.Semaphore | multiprocessing.synchronize.Semaphore, go: Waitable, timeout: float
+) -> None:
     """Say this unit is up, then do nothing until told to finish: a unit that only exists."""
     ready.release()
     go.wait(timeout)
 
 
-async def idle_async(ready: asyncio.Semaphore, go: asyncio.Event) -> None:
-    ready.release()
-    await go.wait()
+def count_down(steps: int) -> None:
+    """Plain Python work of a fixed size: the control's yardstick."""
+    while steps:
+        steps -= 1
 
 
-def append_and_send(items: list[object], item: object, back: Queue) -> None:
+def timed_count_down(steps: int, ready: threading.Barrier, out: Connection) -> None:
+    """Wait until every control process is ready, count down ``steps``, and send the seconds it
+    took: processes that started at different moments still work at the same time."""
+    ready.wait(JOIN_TIMEOUT)
+    start = time.perf_counter()
+    count_down(steps)
+    out.send(time.perf_counter() - start)
+
+
+def append_and_send(items: list[T], item: T, back: Queue[list[T]]) -> None:
     """Append ``item`` to the list this unit was given, then send that list back through ``back``.
 
     A thread is given the caller's own list; a child process a copy of it (pickled, or copied with
@@ -81,7 +87,7 @@ def append_and_send(items: list[object], item: object, back: Queue) -> None:
 
 def add_one(
     counter: MutableSequence[int],
-    lock: contextlib.AbstractContextManager[object],
+    lock: AbstractContextManager[object],
     between: Callable[[], object] | None = None,
 ) -> None:
     """Read ``counter[0]``, let ``between`` run, write the value read plus one, all under ``lock``.
@@ -98,7 +104,7 @@ def add_one(
 def add_one_together(
     door: threading.Barrier,
     counter: MutableSequence[int],
-    lock: contextlib.AbstractContextManager[object],
+    lock: AbstractContextManager[object],
     between: Callable[[], object],
 ) -> None:
     """Wait at ``door`` (a barrier) until every unit is there, then ``add_one``: units that start
@@ -127,17 +133,12 @@ def work_in_steps(
             under_way.set()
 
 
-class Checked(NamedTuple):
-    result: PrimeResult
-    ended: float  # time.perf_counter() when the check ended: one clock for all the processes
-
-
-def check_in_turn(n: int, turn: Waitable, then: Settable | None = None) -> Checked:
+def check_in_turn(n: int, turn: Waitable, then: Settable | None = None) -> PrimeResult:
     """Wait for ``turn``, check ``n``, then set ``then``: a prime check whose end the caller
     orders, with events it shares with the pool's workers."""
     if not turn.wait(JOIN_TIMEOUT):
         raise TimeoutError(f'the turn to check {n} did not come within {JOIN_TIMEOUT} s')
-    checked = Checked(check_prime(n), time.perf_counter())
+    result = check_prime(n)
     if then is not None:
         then.set()
-    return checked
+    return result
