@@ -16,7 +16,7 @@ import queue
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from claims import finish, run_together
@@ -42,24 +42,24 @@ def test_a_child_process_that_mutates_the_list_it_was_given_leaves_the_parents_l
     back.close()
     assert sent == [*GIVEN, 'by the child'], f'the child sent back {sent!r}: did it run?'
     assert items == GIVEN, (
-        f'expected the parent\'s list to stay {GIVEN}, found {items}: the child appended to '
+        f"expected the parent's list to stay {GIVEN}, found {items}: the child appended to "
         f'the very list the parent holds, so it was handed over by reference, not as a copy'
     )
-    assert sent is not items, 'the list sent back is the parent\'s own: it did not cross a pipe'
+    assert sent is not items, "the list sent back is the parent's own: it did not cross a pipe"
 
 
 def test_a_thread_that_mutates_the_list_it_was_given_changes_the_callers_list():
     """A thread runs in its caller's memory: it is given the list itself, appends to it, and
     what it hands back through a ``queue`` is that same object, not a copy."""
-    items, back = list(GIVEN), queue.SimpleQueue()
+    items, back = list(GIVEN), queue.SimpleQueue[list[str]]()
     thread = threading.Thread(target=units.append_and_send, args=(items, 'by the thread', back))
     thread.start()
     finish(thread)
     sent = back.get(timeout=JOIN_TIMEOUT)
     assert items == [*GIVEN, 'by the thread'] and sent is items, (
-        f'expected the thread to append to the caller\'s own list and hand it back, found the '
+        f"expected the thread to append to the caller's own list and hand it back, found the "
         f'list {items} and got back {"the same object" if sent is items else sent!r}: threads '
-        f'share their process\'s memory, so nothing is copied'
+        f"share their process's memory, so nothing is copied"
     )
 
 
@@ -70,7 +70,7 @@ PICKLING_ERROR = pickle.PicklingError if sys.version_info >= (3, 14) else Attrib
 
 
 @pytest.mark.parametrize('kind', ['lambda', 'inner-function'])
-def test_a_target_that_does_not_pickle_fails_at_start_under_spawn_and_forkserver_and_runs_under_fork(
+def test_an_unpicklable_target_fails_at_start_under_spawn_and_forkserver_and_runs_under_fork(
     start_method, kind
 ):
     """spawn and forkserver start a fresh interpreter and send it the target pickled, and pickle
@@ -119,7 +119,7 @@ def test_shared_memory_is_one_value_that_the_parent_and_the_child_both_see(start
     child.start()
     finish(child)
     assert counter[0] == 42, (
-        f'expected 42 (the parent\'s 41 plus the child\'s 1), found {counter[0]}: the child did '
+        f"expected 42 (the parent's 41 plus the child's 1), found {counter[0]}: the child did "
         f'not write to the same memory the parent reads'
     )
 
@@ -137,7 +137,7 @@ def count_with_processes(guarded: bool, between: Callable[[], object]) -> int:
             for _ in range(PROCESSES)
         ]
     )
-    return counter[0]
+    return int(counter[0])
 
 
 def test_processes_lose_updates_to_shared_memory_without_its_lock():

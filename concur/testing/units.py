@@ -10,10 +10,12 @@ from __future__ import annotations
 import multiprocessing.synchronize
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, MutableSequence
+from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
 from typing import TypeVar
 
+from concur.checkers import PrimeResult, check_prime
 from concur.protocols import Queue, Settable, Waitable
 from concur.timeouts import JOIN_TIMEOUT
 
