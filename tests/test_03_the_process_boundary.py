@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import multiprocessing
 import pickle
 import queue
 import sys
@@ -21,6 +20,7 @@ from collections.abc import Callable
 import pytest
 from claims import finish, run_together
 
+from concur import machine
 from concur.testing import units
 from concur.timeouts import JOIN_TIMEOUT
 
@@ -33,7 +33,7 @@ def test_a_child_process_that_mutates_the_list_it_was_given_leaves_the_parents_l
     """The child appends to its own copy of the list: under spawn and forkserver the list was
     pickled into it, under fork it is the child's copy of the parent's memory. What it sends back
     is pickled again: a new list, equal to the child's copy, not the parent's list."""
-    ctx = multiprocessing.get_context(start_method)
+    ctx = machine.context(start_method)
     items, back = list(GIVEN), ctx.SimpleQueue()
     child = ctx.Process(target=units.append_and_send, args=(items, 'by the child', back))
     child.start()
@@ -76,7 +76,7 @@ def test_an_unpicklable_target_fails_at_start_under_spawn_and_forkserver_and_run
     """spawn and forkserver start a fresh interpreter and send it the target pickled, and pickle
     sends a function as its module and name: a lambda or a function defined inside a test has no
     name the child could import, so start() fails in the parent. fork copies the function itself."""
-    ctx = multiprocessing.get_context(start_method)
+    ctx = machine.context(start_method)
     ran = ctx.SimpleQueue()
 
     def inner_function() -> None:
@@ -113,7 +113,7 @@ def test_shared_memory_is_one_value_that_the_parent_and_the_child_both_see(start
     """A ``multiprocessing.Array`` lives in memory mapped into both processes (inherited by fork,
     its handle passed to a spawned child): the child reads the parent's 41, adds one, and the
     parent reads the child's 42, where a plain list would have stayed the parent's own."""
-    ctx = multiprocessing.get_context(start_method)
+    ctx = machine.context(start_method)
     counter = ctx.Array('i', [41])
     child = ctx.Process(target=units.add_one, args=(counter, counter.get_lock()))
     child.start()
@@ -127,7 +127,7 @@ def test_shared_memory_is_one_value_that_the_parent_and_the_child_both_see(start
 def count_with_processes(guarded: bool, between: Callable[[], object]) -> int:
     """Run PROCESSES children that each add one to a shared counter, all starting together, with
     or without holding the counter's lock."""
-    ctx = multiprocessing.get_context()
+    ctx = machine.context(None)
     counter = ctx.Array('i', [0])
     lock = counter.get_lock() if guarded else contextlib.nullcontext()
     door = ctx.Barrier(PROCESSES)
@@ -143,7 +143,7 @@ def count_with_processes(guarded: bool, between: Callable[[], object]) -> int:
 def test_processes_lose_updates_to_shared_memory_without_its_lock():
     """Each read and each write of a shared Array is atomic, but the three together are not: a
     barrier between read and write makes every process read 0 before any writes, as threads did."""
-    everyone_has_read = multiprocessing.get_context().Barrier(PROCESSES)
+    everyone_has_read = machine.context(None).Barrier(PROCESSES)
     total = count_with_processes(
         guarded=False, between=functools.partial(everyone_has_read.wait, JOIN_TIMEOUT)
     )

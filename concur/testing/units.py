@@ -116,22 +116,24 @@ def add_one_together(
 
 
 def work_in_steps(
-    ended: MutableSequence[float],
+    marks: MutableSequence[float],
     step: float,
     under_way: Settable,
     stop: threading.Event | None = None,
 ) -> None:
-    """Do one step of busy work of ``step`` seconds for each slot of ``ended``, noting in it when
-    the step ended; set ``under_way`` after the first. With a ``stop`` event, look at it before
-    each step and return once it is set: the only way a thread can be stopped. Without one, nothing
-    but the end of the work, or the end of the process, stops it.
+    """Do ``len(marks) - 1`` steps of busy work of ``step`` seconds each, noting in ``marks`` when
+    the work began and when each step ended; set ``under_way`` after the first step.
+
+    With a ``stop`` event, look at it before each step and return once it is set: the only way to
+    stop a thread. Without one, nothing but the end of the work, or of the process, stops it.
     """
-    for i in range(len(ended)):
+    marks[0] = time.perf_counter()
+    for i in range(1, len(marks)):
         if stop is not None and stop.is_set():
             return
         busy(step)
-        ended[i] = time.perf_counter()
-        if i == 0:
+        marks[i] = time.perf_counter()
+        if i == 1:
             under_way.set()
 
 
