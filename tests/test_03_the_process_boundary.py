@@ -69,7 +69,10 @@ PICKLES_TARGET = {'fork': False, 'spawn': True, 'forkserver': True}
 PICKLING_ERROR = pickle.PicklingError if sys.version_info >= (3, 14) else AttributeError
 
 
-@pytest.mark.parametrize('kind', ['lambda', 'inner-function'])
+UNPICKLABLE = {'lambda': 'a lambda', 'inner-function': 'a function defined inside a test'}
+
+
+@pytest.mark.parametrize('kind', UNPICKLABLE)
 def test_an_unpicklable_target_fails_at_start_under_spawn_and_forkserver_and_runs_under_fork(
     start_method, kind
 ):
@@ -89,7 +92,7 @@ def test_an_unpicklable_target_fails_at_start_under_spawn_and_forkserver_and_run
         child.start()
     except PICKLING_ERROR as error:
         assert PICKLES_TARGET[start_method], (
-            f'expected the {kind} to run under fork, which pickles nothing, but start() '
+            f'expected {UNPICKLABLE[kind]} to run under fork, which pickles nothing, but start() '
             f'failed: {error}'
         )
         assert name in str(error), f'expected the pickling error to name {name}, it said: {error}'
@@ -98,13 +101,14 @@ def test_an_unpicklable_target_fails_at_start_under_spawn_and_forkserver_and_run
         assert not PICKLES_TARGET[start_method], (
             f'expected start() to fail with {PICKLING_ERROR.__name__} naming {name} under '
             f'{start_method}, but the child started: a {start_method} child receives its '
-            f'target pickled, by module and name, and a {kind} has no name it could import'
+            f'target pickled, by module and name, and {UNPICKLABLE[kind]} has no name it could '
+            f'import'
         )
-        assert ran.get() == 'ran', f'the {kind} never ran in the forked child'
+        assert ran.get() == 'ran', f'{UNPICKLABLE[kind]} never ran in the forked child'
     ran.close()
 
 
-PROCESSES = 3
+PROCESSES = 2
 # How long a process holding the lock gives the CPU away between its read and its write.
 YIELD = 0.01
 

@@ -96,7 +96,7 @@ def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
         Verdict(
             first.after <= 1 and first.done < STEPS,
             measured=first.words(),
-            expected=f'at most 1 step after the stop (the one under way), {STEPS} never reached',
+            expected=f'at most 1 step after the stop (the one under way), not all {STEPS}',
             meaning='a worker that looks at the Event before each step must not start another '
             'once it is set',
         ),
@@ -176,7 +176,7 @@ def test_a_process_is_ended_from_outside_by_terminate_in_the_middle_of_its_step(
             exitcode == TERMINATED and first.after <= 1 and first.done < STEPS,
             measured=f'exit code {exitcode}, {first.words()}',
             expected=f'exit code {TERMINATED} (-SIGTERM), at most the step under way after the '
-            f'stop, {STEPS} never reached',
+            f'stop, not all {STEPS} steps',
             meaning='the child ran on after terminate(): it was asked, not ended',
         ),
         report=report,
@@ -228,12 +228,14 @@ def test_cancel_ends_a_task_that_awaits_a_sleep_within_one_turn_of_the_loop(repo
     with CancelledError at that ``await`` in the loop's next turn: at once, with the rest of its
     sleep never slept."""
     done_in_one_turn, latency = asyncio.run(cancel_a_sleeping_task())
+    gone = f'gone {1e6 * latency:.0f} µs after cancel()'
     exact(
         Verdict(
             done_in_one_turn,
-            measured=f'{"cancelled" if done_in_one_turn else "still running"} after one turn of '
-            f'the loop, gone {1e6 * latency:.0f} µs after cancel(), '
-            f'{1000 * (WORK - latency):.0f} ms before its sleep would have ended',
+            measured=f'cancelled after one turn of the loop, {gone}, '
+            f'{1000 * (WORK - latency):.0f} ms of its sleep left unslept'
+            if done_in_one_turn
+            else f'still running after one turn of the loop, {gone}',
             expected='cancelled within one turn of the loop',
             meaning='the cancellation did not land at the await the task was waiting in',
         ),

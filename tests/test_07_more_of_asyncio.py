@@ -41,9 +41,9 @@ async def test_coroutines_that_await_inside_the_critical_section_lose_no_update_
     lock = asyncio.Lock()
     await asyncio.gather(*(add_one_holding(lock, counter, waiting) for _ in range(COROUTINES)))
     assert counter[0] == COROUTINES, (
-        f'expected {COROUTINES} after {COROUTINES} increments, found {counter[0]}, while up to '
-        f'{waiting[1]} coroutines waited at the lock: with it held across the await, no other '
-        f'coroutine should read the counter between a read and its write'
+        f'expected {COROUTINES} after {COROUTINES} increments, found {counter[0]}: a coroutine '
+        f'that holds the lock across its await keeps the others out until it has written (up to '
+        f'{waiting[1]} waited at the lock)'
     )
     assert waiting[1] > 0, (
         'no coroutine ever waited at the lock: the await inside the critical section should '
