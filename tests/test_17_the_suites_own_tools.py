@@ -5,6 +5,7 @@ the chapter's verdicts stand on.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
@@ -497,3 +498,28 @@ def test_the_frame_model_accepts_a_frame_every_interval_plus_the_delay_allowed(
     on time only where that delay is modelled; a stalled or hasty one never is."""
     said = frames_verdict(frames, 0.0, 0.3, 0.030, delay)
     assert said.holds is holds, f'{said.measured}, expected {said.expected}: holds={said.holds}'
+
+
+# ---- the stepping worker of the stopping claims -------------------------------------------------
+
+STEP = 0.005
+
+
+def test_the_stepping_worker_marks_its_start_and_the_end_of_each_step_a_step_apart():
+    """The stopping claims read how far a worker got from its marks: the start, then each step's
+    end, in order and at least one step apart; ``under_way`` says the first step is done."""
+    marks, under_way = [0.0] * 4, threading.Event()
+    units.work_in_steps(marks, STEP, under_way)
+    gaps = [b - a for a, b in itertools.pairwise(marks)]
+    assert under_way.is_set() and all(gap >= STEP for gap in gaps), (
+        f'expected 3 steps at least {STEP} s apart and under_way set, got gaps {gaps} and '
+        f'under_way {"set" if under_way.is_set() else "not set"}'
+    )
+
+
+def test_the_stepping_worker_takes_no_step_once_its_event_is_set():
+    """A worker that checks its Event looks before every step, the first one too."""
+    marks, under_way, stop = [0.0] * 4, threading.Event(), threading.Event()
+    stop.set()
+    units.work_in_steps(marks, STEP, under_way, stop)
+    assert marks[1:] == [0.0] * 3 and not under_way.is_set(), f'it took steps: marks {marks}'
