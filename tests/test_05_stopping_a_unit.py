@@ -96,7 +96,7 @@ def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
         Verdict(
             first.after <= 1 and first.done < STEPS,
             measured=first.words(),
-            expected=f'at most 1 step after the stop (the one under way), not all {STEPS}',
+            expected=f'at most the step under way after the stop, not all {STEPS}',
             meaning='a worker that looks at the Event before each step must not start another '
             'once it is set',
         ),
@@ -111,9 +111,8 @@ def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
         return Verdict(
             stopped.latency <= bound,
             measured=f'gone {1000 * stopped.latency:.1f} ms after set()',
-            expected=f'at most {1000 * bound:.1f} ms: one step of its loop '
-            f'({1000 * stopped.step:.1f} ms, measured) and a hand-off ({1000 * hand_off():.1f} ms, '
-            f'{machine.build()})',
+            expected=f'at most {1000 * bound:.1f} ms: a step ({1000 * stopped.step:.1f} ms, '
+            f'measured) and a hand-off ({1000 * hand_off():.1f} ms, {machine.build()})',
             meaning='the worker went on past the step it was in when the Event was set',
         )
 
@@ -136,7 +135,7 @@ def test_a_thread_that_never_checks_runs_its_work_to_the_end_whatever_is_set(rep
         Verdict(
             stopped.done == STEPS,
             measured=stopped.words(),
-            expected=f'all {STEPS} steps done: the worker finished, it was not stopped',
+            expected=f'all {STEPS} steps done: finished, not stopped',
             meaning='a thread that never looks at the Event went on regardless, so something '
             'else stopped it',
         ),
@@ -176,8 +175,8 @@ def test_a_process_is_ended_from_outside_by_terminate_in_the_middle_of_its_step(
         Verdict(
             exitcode == TERMINATED and first.after <= 1 and first.done < STEPS,
             measured=f'exit code {exitcode}, {first.words()}',
-            expected=f'exit code {TERMINATED} (-SIGTERM), at most the step under way after the '
-            f'stop, not all {STEPS} steps',
+            expected=f'exit code {TERMINATED} (-SIGTERM), no step after the one under way, '
+            f'not all {STEPS}',
             meaning='the child ran on after terminate(): it was asked, not ended',
         ),
         report=report,
@@ -191,8 +190,8 @@ def test_a_process_is_ended_from_outside_by_terminate_in_the_middle_of_its_step(
         return Verdict(
             stopped.latency <= stopped.step,
             measured=f'gone {1000 * stopped.latency:.1f} ms after terminate()',
-            expected=f'less than one step of its loop ({1000 * stopped.step:.1f} ms, measured): '
-            f'the child is ended within the step it is in',
+            expected=f'under one step ({1000 * stopped.step:.1f} ms, measured): ended within '
+            f'the step it is in',
             meaning='the child went on past the step it was in',
         )
 

@@ -90,9 +90,9 @@ def test_executor_map_yields_results_in_the_order_submitted_whatever_order_they_
     exact(
         Verdict(
             yielded == [1, 2, 3] and finished == [3, 2, 1],
-            measured=f'yielded jobs {yielded}; they finished {finished}',
-            expected='jobs [1, 2, 3], the order submitted, although they finished [3, 2, 1]',
-            compared_with='the order the jobs finished, set by the test',
+            measured=f'yielded {yielded}, finished {finished}',
+            expected='[1, 2, 3], the order submitted, though they finished [3, 2, 1]',
+            compared_with='jobs numbered as submitted; the order they finish set by the test',
             meaning='map() hands each result back in its place in the submitted order, whenever '
             'it finished',
         ),
@@ -128,9 +128,9 @@ def test_as_completed_yields_futures_in_the_order_they_finish(kind, fast, report
     exact(
         Verdict(
             yielded == finished == [3, 2, 1],
-            measured=f'yielded jobs {yielded}; they finished {finished}',
-            expected='jobs [3, 2, 1], the order they finished (the order submitted was [1, 2, 3])',
-            compared_with='the order the jobs finished, set by the test',
+            measured=f'yielded {yielded}, finished {finished}',
+            expected='[3, 2, 1], the order they finished, not [1, 2, 3] as submitted',
+            compared_with='jobs numbered as submitted; the order they finish set by the test',
             meaning='as_completed() hands each future back as soon as it is done, whatever its '
             'place in the submitted order',
         ),
