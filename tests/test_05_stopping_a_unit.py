@@ -30,7 +30,10 @@ from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'stopping a unit'
 STEP = 0.01  # seconds of busy work in each step of the worker's loop
-STEPS = 10  # so the whole work takes a tenth of a second
+STEPS = 10  # the work of a worker left to finish: a tenth of a second
+# A worker meant to be stopped gets a second of work: far more steps than it does before the stop
+# comes, however slow the machine, so that a worker that finished cannot pass for a stopped one.
+MANY_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,12 @@ class Stopped:
     """How far a worker got around the moment it was told to stop."""
 
     marks: Sequence[float]  # when the work began, then when each step ended (0: not done)
-    told: float  # time.perf_counter() when the worker was told to stop
+    told: float  # time.perf_counter() once the worker had been told to stop
     gone: float  # ... and when join() returned: the worker had ended
+
+    @property
+    def steps(self) -> int:
+        return len(self.marks) - 1
 
     @property
     def done(self) -> int:
@@ -62,21 +69,21 @@ class Stopped:
 
     def words(self) -> str:
         return (
-            f'{self.done} of {STEPS} steps done, {self.after} of them after the stop, '
+            f'{self.done} of {self.steps} steps done, {self.after} of them after the stop, '
             f'gone {1000 * self.latency:.1f} ms after it'
         )
 
 
-def stop_a_thread(checks: bool) -> Stopped:
+def stop_a_thread(steps: int, checks: bool) -> Stopped:
     """Start a worker thread, and once its first step is done, set the Event it may look at."""
-    marks, under_way, stop = [0.0] * (STEPS + 1), threading.Event(), threading.Event()
+    marks, under_way, stop = [0.0] * (steps + 1), threading.Event(), threading.Event()
     worker = threading.Thread(
         target=units.work_in_steps, args=(marks, STEP, under_way, stop if checks else None)
     )
     worker.start()
     assert under_way.wait(JOIN_TIMEOUT), 'the worker thread never finished its first step'
-    told = time.perf_counter()
     stop.set()
+    told = time.perf_counter()
     finish(worker)
     return Stopped(tuple(marks), told, time.perf_counter())
 
@@ -91,12 +98,12 @@ def hand_off() -> float:
 def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
     """Python has no way to kill a thread; a worker that looks at an Event before each step of
     its loop notices the request at the end of the step it is in, and returns."""
-    first = stop_a_thread(checks=True)
+    first = stop_a_thread(MANY_STEPS, checks=True)
     exact(
         Verdict(
-            first.after <= 1 and first.done < STEPS,
+            first.after <= 1 and first.done < first.steps,
             measured=first.words(),
-            expected=f'at most the step under way after the stop, not all {STEPS}',
+            expected=f'at most the step under way after the stop, not all {first.steps}',
             meaning='a worker that looks at the Event before each step must not start another '
             'once it is set',
         ),
@@ -117,7 +124,7 @@ def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
         )
 
     judge(
-        first_then(first, lambda: stop_a_thread(checks=True)),
+        first_then(first, lambda: stop_a_thread(MANY_STEPS, checks=True)),
         verdict,
         report=report,
         section=SECTION,
@@ -130,7 +137,7 @@ def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
 def test_a_thread_that_never_checks_runs_its_work_to_the_end_whatever_is_set(report):
     """Setting an Event is only a request: a worker that never looks at it does every step of its
     work, and nothing else in Python can end a thread."""
-    stopped = stop_a_thread(checks=False)
+    stopped = stop_a_thread(STEPS, checks=False)
     exact(
         Verdict(
             stopped.done == STEPS,
@@ -149,12 +156,12 @@ def stop_a_process(start_method: str) -> tuple[Stopped, int | None]:
     """Start a worker process that looks at nothing, and once its first step is done, terminate
     it; also its exit code."""
     ctx = machine.context(start_method)
-    marks, under_way = ctx.Array('d', STEPS + 1), ctx.Event()
+    marks, under_way = ctx.Array('d', MANY_STEPS + 1), ctx.Event()
     worker = ctx.Process(target=units.work_in_steps, args=(marks, STEP, under_way))
     worker.start()
     assert under_way.wait(JOIN_TIMEOUT), 'the worker process never finished its first step'
-    told = time.perf_counter()
     worker.terminate()
+    told = time.perf_counter()
     worker.join(JOIN_TIMEOUT)
     return Stopped(tuple(marks[:]), told, time.perf_counter()), worker.exitcode
 
@@ -173,10 +180,10 @@ def test_a_process_is_ended_from_outside_by_terminate_in_the_middle_of_its_step(
     first, exitcode = stop_a_process(start_method)
     exact(
         Verdict(
-            exitcode == TERMINATED and first.after <= 1 and first.done < STEPS,
+            exitcode == TERMINATED and first.after <= 1 and first.done < first.steps,
             measured=f'exit code {exitcode}, {first.words()}',
             expected=f'exit code {TERMINATED} (-SIGTERM), no step after the one under way, '
-            f'not all {STEPS}',
+            f'not all {first.steps}',
             meaning='the child ran on after terminate(): it was asked, not ended',
         ),
         report=report,
