@@ -172,11 +172,9 @@ TERMINATED = -signal.SIGTERM
 
 
 @pytest.mark.cpu
-def test_a_process_is_ended_from_outside_by_terminate_in_the_middle_of_its_step(
-    start_method, report
-):
+def test_a_busy_process_is_ended_from_outside_at_once_by_terminate(start_method, report):
     """The operating system ends the child wherever it is: it need not look at anything, unlike a
-    thread, which nothing can end from outside. It does not even finish the step it is in."""
+    thread, which nothing can end from outside. It ends within the step it is in."""
     first, exitcode = stop_a_process(start_method)
     exact(
         Verdict(
