@@ -226,7 +226,7 @@ def _text(parent: ET.Element, x: float, y: float, text: str, **attributes: objec
 def _svg(rows: int) -> tuple[ET.Element, int]:
     """An empty picture of ``rows`` rows besides its title, axis and words; the axis's y."""
     axis = ROW * (rows + 1) + 6
-    height = axis + 2 * ROW + 4
+    height = axis + 2 * ROW + 14
     svg = ET.Element('svg', width=str(SVG_WIDTH), height=str(height))
     svg.set('viewBox', f'0 0 {SVG_WIDTH} {height}')
     return svg, axis

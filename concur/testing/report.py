@@ -79,6 +79,10 @@ def sections(records: Sequence[Record]) -> list[Section]:
     return found
 
 
+def _count(number: int, thing: str) -> str:
+    return f'{number} {thing}{"" if number == 1 else "s"}'
+
+
 def tally(records: Sequence[Record]) -> str:
     """The count of verdicts by status, and of pictures: one line."""
     statuses = Counter(r.status for r in records if isinstance(r, Row))
@@ -86,8 +90,8 @@ def tally(records: Sequence[Record]) -> str:
     timelines = sum(isinstance(r, Timeline) for r in records)
     charts = sum(isinstance(r, WorkerChart) for r in records)
     return (
-        f'{sum(statuses.values())} verdicts ({verdicts or "none"}), '
-        f'{timelines} spinner timelines, {charts} worker charts'
+        f'{_count(sum(statuses.values()), "verdict")} ({verdicts or "none"}), '
+        f'{_count(timelines, "spinner timeline")}, {_count(charts, "worker chart")}'
     )
 
 
