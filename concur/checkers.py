@@ -44,7 +44,15 @@ class PrimeResult(NamedTuple):
 DONE = PrimeResult(0, False, 0.0)
 
 
-Collect = Callable[[Queue, Queue, Sequence[Unit]], Iterator[PrimeResult]]
+class Crew(NamedTuple):
+    """The workers of a checker and the two queues they share with the reader."""
+
+    jobs: Queue
+    results: Queue
+    units: Sequence[Unit]
+
+
+Collect = Callable[[Crew], Iterator[PrimeResult]]
 
 
 def check_prime(n: int) -> PrimeResult:
@@ -75,21 +83,19 @@ def worker(jobs: Queue, results: Queue) -> None:
     results.put(DONE)
 
 
-def report(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[PrimeResult]:
+def report(crew: Crew) -> Iterator[PrimeResult]:
     """The book's result loop: read until every worker has answered ``DONE``, so every result
     is read, however late a worker delivers it."""
     done = 0
-    while done < len(units):
-        result: PrimeResult = results.get()  # type: ignore[assignment]
+    while done < len(crew.units):
+        result: PrimeResult = crew.results.get()  # type: ignore[assignment]
         if result.n:
             yield result
         else:
             done += 1
 
 
-def report_until_jobs_empty(
-    jobs: Queue, results: Queue, units: Sequence[Unit], pause: Callable[[], object]
-) -> Iterator[PrimeResult]:
+def report_until_jobs_empty(crew: Crew, pause: Callable[[], object]) -> Iterator[PrimeResult]:
     """The book's first result loop, which had a race: it stops once the job queue is empty.
 
     An empty job queue only says that every job was taken, not that every result was read:
@@ -97,11 +103,11 @@ def report_until_jobs_empty(
     and looking at the job queue, where a slow reader loses the race.
     """
     while True:
-        result: PrimeResult = results.get()  # type: ignore[assignment]
+        result: PrimeResult = crew.results.get()  # type: ignore[assignment]
         if result.n:
             yield result
         pause()
-        if jobs.empty():
+        if crew.jobs.empty():
             return
 
 
@@ -158,11 +164,11 @@ def late_reader(
     the results wait in a pipe meanwhile.
     """
 
-    def collect(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[PrimeResult]:
+    def collect(crew: Crew) -> Iterator[PrimeResult]:
         if stop_when_jobs_empty:
-            return report_until_jobs_empty(jobs, results, units, pause=lambda: _join(units))
-        _join(units)  # just as late: every worker has ended before the first result is read
-        return report(jobs, results, units)
+            return report_until_jobs_empty(crew, pause=lambda: _join(crew.units))
+        _join(crew.units)  # just as late: every worker has ended before the first result is read
+        return report(crew)
 
     return list(
         _in_processes(_numbers(numbers), _workers(workers), _context(start_method), collect)
@@ -273,7 +279,7 @@ def _run(
             jobs.put(n)
         for _ in units:
             jobs.put(0)
-        yield from collect(jobs, results, units)
+        yield from collect(Crew(jobs, results, units))
     except BaseException:
         abandon()
         # A thread still finishes the number it holds; the error on its way must not be

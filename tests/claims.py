@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Sequence, TypeVar
 
-
 from concur.protocols import Unit
 from concur.testing.evidence import Verdict
 from concur.testing.framelog import Written
@@ -24,7 +23,7 @@ T = TypeVar('T')
 
 
 @dataclass
-class Span:
+class Stopwatch:
     """When the work ran, read on time.perf_counter(), the clock the FrameLog stamps writes with."""
 
     start: float = math.nan
@@ -57,13 +56,6 @@ def assert_between(measured: float, low: float, high: float, *, what: str, meani
     __tracebackhide__ = True
     assert low <= measured <= high, (
         f'expected {what} between {low:.3g} and {high:.3g}, measured {measured:.3g}: {meaning}'
-    )
-
-
-def assert_at_least(measured: float, low: float, *, what: str, meaning: str) -> None:
-    __tracebackhide__ = True
-    assert measured >= low, (
-        f'expected {what} of at least {low:.3g}, measured {measured:.3g}: {meaning}'
     )
 
 

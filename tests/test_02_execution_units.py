@@ -66,16 +66,22 @@ def test_a_thread_that_changes_a_global_changes_it_for_the_whole_process(monkeyp
     )
 
 
+async def square_async(n: int) -> int:
+    """A coroutine simply returns its result: the awaiting coroutine gets it as the value."""
+    return n * n
+
+
 async def test_a_coroutine_hands_its_result_back_as_the_value_of_await():
     """``await`` runs the coroutine to its end and evaluates to what it returned."""
-    result = await units.square_async(7)
+    result = await square_async(7)
     assert result == 49, f'expected await to give 7 * 7 = 49, got {result!r}'
 
 
 @pytest.mark.parametrize('model', ['thread', 'process'])
 def test_a_thread_or_a_process_hands_its_result_back_through_a_queue(model):
     """A Thread or a Process runs its target and drops what it returns (``join()`` gives None),
-    so the unit puts its result into a channel that the caller reads."""
+    so the result travels another way: here a queue that the caller reads. (A thread could also
+    leave it in the memory it shares, and an executor hands it back in a future.)"""
     if model == 'thread':
         results, make_unit = queue.SimpleQueue(), threading.Thread
     else:
@@ -109,9 +115,14 @@ def received_from_process() -> tuple[str, list[object]]:
     return 'multiprocessing.Queue', received
 
 
+async def produce_async(items: list[object], out: asyncio.Queue[object]) -> None:
+    for item in items:
+        await out.put(item)
+
+
 async def received_from_task() -> tuple[str, list[object]]:
     items: asyncio.Queue[object] = asyncio.Queue(QUEUE_SIZE)
-    producer = asyncio.create_task(units.produce_async(ITEMS, items))
+    producer = asyncio.create_task(produce_async(ITEMS, items))
     received = [await asyncio.wait_for(items.get(), JOIN_TIMEOUT) for _ in ITEMS]
     await asyncio.wait_for(producer, JOIN_TIMEOUT)
     return 'asyncio.Queue', received
@@ -255,6 +266,7 @@ def contend() -> Contention:
     return Contention(free, waited, held_for[0])
 
 
+@pytest.mark.cpu
 def test_a_thread_wanting_a_held_lock_waits_about_as_long_as_the_holder_keeps_it(report):
     """Contention: while one thread holds the lock, another that asks for it blocks until the
     holder releases it; a free lock is taken at once."""
@@ -360,12 +372,18 @@ def cost_of_processes(n: int) -> Cost:
     return Cost((starting + time.perf_counter() - start) / n, statistics.mean(unique))
 
 
+async def idle_async(ready: asyncio.Semaphore, go: asyncio.Event) -> None:
+    """Say this task is up, then do nothing until told to finish: a task that only exists."""
+    ready.release()
+    await go.wait()
+
+
 async def cost_of_coroutines(n: int) -> Cost:
     """A coroutine's memory is a few Python objects (task, frame, future) on this process's heap."""
     ready, go = asyncio.Semaphore(0), asyncio.Event()
     gc.collect()
     before, start = rss(), time.perf_counter()
-    tasks = [asyncio.create_task(units.idle_async(ready, go)) for _ in range(n)]
+    tasks = [asyncio.create_task(idle_async(ready, go)) for _ in range(n)]
     for _ in tasks:
         await asyncio.wait_for(ready.acquire(), JOIN_TIMEOUT)
     starting, grown = time.perf_counter() - start, rss() - before

@@ -18,7 +18,7 @@ import time
 from typing import Callable, NamedTuple
 
 import pytest
-from claims import Span, first_then, frames_timeline, frames_verdict
+from claims import Stopwatch, first_then, frames_timeline, frames_verdict
 
 from concur import spinner, spinner_async, supervisors
 from concur.testing.evidence import Machine, Verdict, judge
@@ -43,7 +43,7 @@ def run(model: str, start_method: str | None = None) -> Run:
     """Run a supervisor around slow(), its spinner writing to a FrameLog (a process's through a
     pipe, which spawn can pickle); note when the work ran."""
     sink = multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None
-    log, span = FrameLog(sink), Span()
+    log, span = FrameLog(sink), Stopwatch()
     options = {'start_method': start_method} if model == 'process' else {}
     try:
         answer = supervisors.supervise(
@@ -110,6 +110,7 @@ def judge_frames(
     )
 
 
+@pytest.mark.cpu
 @pytest.mark.parametrize('model', supervisors.MODELS)
 def test_spinner_shows_a_frame_every_interval_while_slow_works_then_answers_42(model, spun, report):
     """slow() only sleeps, so whichever unit runs the spinner gets to run every interval."""
@@ -142,6 +143,7 @@ def test_process_spinner_writes_from_another_process(spun):
     )
 
 
+@pytest.mark.cpu
 def test_process_spinner_spins_at_full_rate_once_started_under_every_start_method(
     start_method, report
 ):
@@ -166,6 +168,18 @@ def test_coroutine_spinner_writes_from_the_supervisors_own_thread(spun):
     writers = {(w.pid, w.thread) for w in result.frames}
     assert writers == {(os.getpid(), threading.get_ident())}, (
         f'expected every frame from this very thread, got (pid, thread) {writers}'
+    )
+
+
+@pytest.mark.parametrize('model', supervisors.MODELS)
+def test_spinner_frames_turn_through_backslash_bar_slash_dash_in_order(model, spun):
+    """Each frame shows the next character of \\|/- and the message, so the line seems to turn."""
+    shown = [w.text for w in spun(model).frames]
+    turning = [
+        f'\r{spinner.FRAMES[i % len(spinner.FRAMES)]} {spinner.MESSAGE}' for i in range(len(shown))
+    ]
+    assert shown == turning, (
+        f'expected the frames {turning[:5]} ..., the spinner wrote {shown[:5]} ...'
     )
 
 
@@ -258,6 +272,7 @@ def seconds_to_stop(model: str) -> float:
     return stopped
 
 
+@pytest.mark.cpu
 @pytest.mark.parametrize('model', supervisors.MODELS)
 def test_spinner_is_gone_at_once_when_told_to_stop(model, report):
     """Event.wait() returns as soon as the event is set, and cancel() wakes the sleeping task,

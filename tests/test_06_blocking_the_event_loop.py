@@ -14,7 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from claims import Span, frames_timeline, frames_verdict
+import pytest
+from claims import Stopwatch, frames_timeline, frames_verdict
 
 from concur import spinner, spinner_async
 from concur.testing.evidence import Verdict, exact, judge
@@ -38,13 +39,13 @@ async def awaiting_slow() -> int:
 
 class Run(NamedTuple):
     answer: int
-    span: Span
+    span: Stopwatch
     frames: list[Written]
 
 
 def spin_around(work: Callable[[], Awaitable[int]]) -> Run:
     """Run the coroutine supervisor around ``work`` with its frames in a FrameLog."""
-    log, span = FrameLog(), Span()
+    log, span = FrameLog(), Stopwatch()
     answer = asyncio.run(
         spinner_async.supervisor(
             functools.partial(span.run_async, work), interval=INTERVAL, out=log
@@ -85,6 +86,7 @@ def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(rep
     )
 
 
+@pytest.mark.cpu
 def test_coroutine_spinner_spins_when_the_coroutine_awaits_asyncio_sleep(report):
     """await asyncio.sleep() hands the loop back, so the spinner task runs every interval."""
     run = judge(

@@ -11,7 +11,15 @@ from functools import partial
 import pytest
 from claims import run_demo
 
-from concur import checkers, primes, spinner, spinner_async, spinner_proc, spinner_thread
+from concur import (
+    checkers,
+    primes,
+    spinner,
+    spinner_async,
+    spinner_proc,
+    spinner_thread,
+    supervisors,
+)
 from concur.__main__ import main
 from concur.primes import is_prime
 
@@ -55,16 +63,14 @@ def test_command_line_refuses_bad_arguments_in_one_line_with_status_2(args):
     ],
     ids=['0', '-0.1', 'nan', 'inf', "'0.1'", 'True', 'None'],
 )
-@pytest.mark.parametrize('model', ['thread', 'process', 'async'])
+@pytest.mark.parametrize('model', supervisors.MODELS)
 def test_supervisors_refuse_a_bad_interval_before_starting_anything(model, value, error):
-    """An interval is a positive number of seconds; anything else is refused with its name."""
+    """An interval is a positive number of seconds; anything else is refused with its name,
+    before the spinner starts or the work runs."""
+    ran: list[bool] = []
     with pytest.raises(error, match='interval'):
-        if model == 'thread':
-            spinner_thread.supervisor(interval=value)
-        elif model == 'process':
-            spinner_proc.supervisor(interval=value)
-        else:
-            asyncio.run(spinner_async.supervisor(interval=value))
+        supervisors.supervise(model, lambda: ran.append(True), interval=value)
+    assert not ran, f'the {model} supervisor ran the work before refusing interval={value!r}'
 
 
 @pytest.mark.parametrize(

@@ -10,17 +10,30 @@ import os
 import sys
 import threading
 import time
+from functools import partial
 from multiprocessing import resource_tracker
+from pathlib import Path
 
 import psutil
 import pytest
-from claims import BLOCK, IDLE_CORES, ONE_CORE, ROUNDING, assert_at_most, assert_between, finish
+from claims import (
+    BLOCK,
+    IDLE_CORES,
+    ONE_CORE,
+    ROUNDING,
+    assert_at_most,
+    assert_between,
+    finish,
+    frames_verdict,
+)
 
-from concur import primes
+from concur import machine, primes
 from concur.primes import PRIME_FIXTURE, is_prime
-from concur.testing import units
+from concur.testing import evidence, units
 from concur.testing.evidence import Machine, Verdict, judge
+from concur.testing.framelog import Written
 from concur.testing.measure import Usage
+from concur.testing.records import Recorder, load
 from concur.timeouts import JOIN_TIMEOUT
 
 
@@ -227,3 +240,250 @@ def test_measure_gives_each_thread_its_own_cpu_time(report):
         claim='Usage gives each thread its own CPU time',
         cores=1,
     )
+
+
+# ---- the evidence policy ------------------------------------------------------------------------
+
+
+class StillMachine:
+    """Stands in for ``Usage`` in ``judge``: a machine where other programs use ``others`` cores."""
+
+    others_cores = 0.0
+
+    def __enter__(self) -> StillMachine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.others, self.siblings_cpu = 1.0, self.others_cores, 0.0
+
+
+@pytest.fixture
+def machine_reads(monkeypatch):
+    """Make the control read a machine of our choosing: ``machine_reads(free=..., others=...)``."""
+
+    def set_reading(free: float, others: float = 0.0) -> None:
+        monkeypatch.setattr(evidence, 'free_cores', lambda: free)
+        monkeypatch.setattr(StillMachine, 'others_cores', others)
+        monkeypatch.setattr(evidence, 'Usage', StillMachine)
+        monkeypatch.setattr(evidence.machine, 'usable_cores', lambda: 2)
+
+    return set_reading
+
+
+def judged(verdicts: list[bool | None], *, quiet_pass: bool = False) -> tuple[list[str], list[int]]:
+    """Run ``judge`` on trials whose verdicts are ``verdicts`` in turn; return the statuses it
+    recorded and the trials it ran."""
+    recorded: list[tuple[str, object]] = []
+    ran: list[int] = []
+
+    def trial() -> int:
+        ran.append(len(ran))
+        return ran[-1]
+
+    def verdict(i: int, _: Machine) -> Verdict:
+        return Verdict(verdicts[i], f'trial {i}', 'the claim', meaning='it means something')
+
+    try:
+        judge(
+            trial,
+            verdict,
+            report=Recorder(recorded, 'test'),
+            section=TOOLS,
+            claim='a claim',
+            cores=2,
+            pass_needs_quiet=quiet_pass,
+        )
+    finally:
+        statuses = [load(data).status for _, data in recorded]  # type: ignore[union-attr]
+    return statuses, ran
+
+
+@pytest.mark.parametrize(
+    'free, others',
+    [(2.0, 0.0), (0.9, 0.0), (2.0, 1.1)],
+    ids=['quiet', 'control found a core busy', 'others used a core'],
+)
+def test_judge_passes_a_claim_whose_first_trial_agrees_on_any_machine(machine_reads, free, others):
+    """A trial whose figures agree with the claim is evidence, however busy the machine was."""
+    machine_reads(free, others)
+    assert judged([True]) == (['passed'], [0])
+
+
+def test_judge_fails_a_claim_only_after_two_contradictions_on_a_quiet_machine(machine_reads):
+    """One contradiction could be a burst of load that started after the control looked."""
+    machine_reads(2.0)
+    with pytest.raises(pytest.fail.Exception, match='expected the claim, measured trial 1.*means'):
+        judged([False, False, True])
+    machine_reads(2.0)
+    assert judged([False, True]) == (['passed'], [0, 1])
+
+
+@pytest.mark.parametrize(
+    'free, others',
+    [(1.5, 0.0), (2.0, 0.5)],
+    ids=['control found a core busy', 'others used half a core'],
+)
+def test_judge_skips_a_contradicted_claim_on_a_busy_machine_with_its_figures(
+    machine_reads, free, others
+):
+    """A contradiction on a busy machine says nothing about the claim: tried again, then skipped,
+    with every trial's figures and the control's readings."""
+    machine_reads(free, others)
+    with pytest.raises(pytest.skip.Exception, match='trial 1: trial 0 .*trial 3: trial 2'):
+        judged([False, False, False])
+
+
+def test_judge_retries_figures_that_disagree_with_each_other(machine_reads):
+    """``holds=None`` (a speedup above the cores used) is no evidence either way."""
+    machine_reads(2.0)
+    assert judged([None, None, True]) == (['passed'], [0, 1, 2])
+    with pytest.raises(pytest.skip.Exception):
+        judged([None, None, None])
+
+
+def test_judge_passes_a_no_faster_claim_only_on_a_quiet_machine(machine_reads):
+    """ "Threads are no faster" on a busy machine would also hold for processes: no evidence."""
+    machine_reads(1.0)
+    with pytest.raises(pytest.skip.Exception):
+        judged([True, True, True], quiet_pass=True)
+    machine_reads(2.0)
+    assert judged([True], quiet_pass=True) == (['passed'], [0])
+
+
+def test_judge_records_a_row_before_it_fails_or_skips(machine_reads):
+    """The end report shows the evidence of a failure and of a skip, not only of a pass."""
+    recorded: list[tuple[str, object]] = []
+    machine_reads(2.0)
+    with pytest.raises(pytest.fail.Exception):
+        judge(
+            lambda: 0,
+            lambda *_: Verdict(False, 'm', 'e'),
+            report=Recorder(recorded, 'test'),
+            section=TOOLS,
+            claim='c',
+            cores=2,
+        )
+    assert [load(data).status for _, data in recorded] == ['failed']  # type: ignore[union-attr]
+
+
+def test_machine_is_quiet_only_when_both_readings_found_the_cores_free():
+    """The passive reading misses a busy neighbour on a shared core; the active one misses load
+    that came and went during the trial: quiet needs both."""
+    assert Machine(2, others=0.1, suite=0.0, free=1.9).quiet(2)
+    assert not Machine(2, others=0.1, suite=0.0, free=1.5).quiet(2)
+    assert not Machine(2, others=0.5, suite=0.0, free=1.9).quiet(2)
+    assert Machine(2, others=0.5, suite=0.0, free=1.9).quiet(1)
+    assert not Machine(2, others=0.0, suite=0.0).quiet(1)  # the control never ran
+
+
+def one_core_kept_busy(seconds: float) -> tuple[float, float]:
+    """The control's reading of this machine, then again while a child process spins."""
+    alone = evidence.free_cores()
+    ctx = multiprocessing.get_context()
+    started = ctx.Event()
+    hog = ctx.Process(target=units.busy, args=(seconds, started))
+    hog.start()
+    try:
+        assert started.wait(JOIN_TIMEOUT), 'the busy child never started'
+        beside = evidence.free_cores()
+    finally:
+        finish(hog)
+    return alone, beside
+
+
+@pytest.mark.cpu
+def test_the_control_finds_a_core_fewer_free_while_another_process_spins(report):
+    """The active control is plain work timed against its best: a process that keeps a core busy
+    takes that core's share away from it."""
+    cores = machine.usable_cores()
+
+    def verdict(readings: tuple[float, float], _: Machine) -> Verdict:
+        alone, beside = readings
+        return Verdict(
+            alone >= cores - evidence.SLACK and beside <= alone - 0.5,
+            measured=f'{alone:.2f} cores free, {beside:.2f} beside a spinning process',
+            expected=f'about {cores} free, at least half a core fewer beside it',
+            meaning='the control must see a core that another program keeps busy',
+        )
+
+    judge(
+        partial(one_core_kept_busy, 3 * evidence.CONTROL_SECONDS),
+        verdict,
+        report=report,
+        section=TOOLS,
+        claim='the control sees a core kept busy by another process',
+        cores=cores,
+    )
+
+
+# ---- the leak guard -----------------------------------------------------------------------------
+
+# An inner run's units outlive its short grace, then end on their own well within the outer
+# guard's: the inner guard must report them, and the outer run must find nothing left.
+LEFT_FOR = 0.5
+INNER_GRACE = 0.1
+
+
+@pytest.fixture
+def guarded(pytester):
+    """A pytest run in a scratch folder under this suite's own conftest.py (its leak guard)."""
+    root = Path(__file__).parent.parent
+    conftest = (root / 'conftest.py').read_text(encoding='utf-8')
+    pytester.makeconftest(f'{conftest}\nLEAK_GRACE = {INNER_GRACE}\n')
+    ini = (root / 'pytest.ini').read_text(encoding='utf-8')
+    pytester.makeini(ini.replace('testpaths = tests\n', ''))
+    return pytester
+
+
+@pytest.mark.parametrize(
+    'body, left',
+    [
+        (
+            f'threading.Thread(target=time.sleep, args=({LEFT_FOR},), name="left").start()',
+            "['left']",
+        ),
+        (f'multiprocessing.Process(target=time.sleep, args=({LEFT_FOR},)).start()', 'processes ['),
+    ],
+    ids=['thread', 'process'],
+)
+def test_the_leak_guard_fails_a_test_that_leaves_a_unit_running(guarded, body, left):
+    """Every unit a test starts must be gone when it ends: the guard fails the test that left one,
+    and names what it left."""
+    guarded.makepyfile(
+        'import multiprocessing, threading, time\n\n'
+        f'def test_leaves_a_unit():\n    {body}\n\n'
+        'def test_cleans_up():\n    pass\n'
+    )
+    result = guarded.runpytest('-p', 'no:cacheprovider')
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines([f'*the test left behind*{left}*'])
+
+
+# ---- the frame-count model ----------------------------------------------------------------------
+
+
+def frames_every(gap: float, window: float = 0.3) -> list[Written]:
+    return [
+        Written(i * gap, 0, 0, '\r| x') for i in range(int(window / gap) + 1) if i * gap <= window
+    ]
+
+
+@pytest.mark.parametrize(
+    'frames, delay, holds',
+    [
+        (frames_every(0.030), 0.0, True),
+        (frames_every(0.040), 0.0, False),
+        (frames_every(0.040), 0.010, True),
+        (frames_every(0.010), 0.0, False),
+        (frames_every(0.300), 0.0, False),
+        ([], 0.0, False),
+    ],
+    ids=['on time', 'late', 'late by the delay allowed', 'too often', 'stalled', 'none'],
+)
+def test_the_frame_model_accepts_a_frame_every_interval_plus_the_delay_allowed(
+    frames, delay, holds
+):
+    """A spinner at 30 ms over 0.3 s shows 9 to 11 frames; one held up 10 ms more each time is
+    on time only where that delay is modelled; a stalled or hasty one never is."""
+    said = frames_verdict(frames, 0.0, 0.3, 0.030, delay)
+    assert said.holds is holds, f'{said.measured}, expected {said.expected}: holds={said.holds}'

@@ -7,65 +7,57 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 
 from __future__ import annotations
 
-import asyncio
+import multiprocessing.synchronize
 import threading
 import time
 from multiprocessing.connection import Connection
-from typing import Iterable
+from collections.abc import Iterable
+from typing import TypeVar
 
-from concur.protocols import Queue, Releasable, Settable, Waitable
+from concur.protocols import Queue, Settable, Waitable
 from concur.timeouts import JOIN_TIMEOUT
+
+T = TypeVar('T')
 
 # A module global: each process has its own copy, the threads of one process share it.
 value = 'set at import'
 
 
-def change_value(new: str, seen: Queue) -> None:
+def change_value(new: str, seen: Queue[str]) -> None:
     """Set the module global ``value`` and report the value this unit now sees."""
     global value
     value = new
     seen.put(value)
 
 
-def square(n: int, results: Queue) -> None:
-    """Hand ``n * n`` back the only way a thread or a process can: through a channel."""
+def square(n: int, results: Queue[int]) -> None:
+    """Hand ``n * n`` back through a channel: a Thread or a Process drops what its target
+    returns, so its result must travel some other way."""
     results.put(n * n)
 
 
-async def square_async(n: int) -> int:
-    """A coroutine simply returns its result: the awaiting coroutine gets it as the value."""
-    return n * n
-
-
-def produce(items: Iterable[object], out: Queue) -> None:
+def produce(items: Iterable[T], out: Queue[T]) -> None:
     """Put ``items`` into ``out`` one by one, in order."""
     for item in items:
         out.put(item)
 
 
-async def produce_async(items: Iterable[object], out: asyncio.Queue[object]) -> None:
-    for item in items:
-        await out.put(item)
-
-
-def busy(seconds: float, done: Settable | None = None) -> None:
-    """Keep one core busy for ``seconds`` of wall time, then set ``done``: the plainest CPU work."""
+def busy(seconds: float, started: Settable | None = None) -> None:
+    """Set ``started``, then keep one core busy for ``seconds`` of wall time: the plainest CPU
+    work, a load on the machine."""
+    if started is not None:
+        started.set()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
-    if done is not None:
-        done.set()
 
 
-def idle(ready: Releasable, go: Waitable, timeout: float) -> None:
+def idle(
+    ready: threading.Semaphore | multiprocessing.synchronize.Semaphore, go: Waitable, timeout: float
+) -> None:
     """Say this unit is up, then do nothing until told to finish: a unit that only exists."""
     ready.release()
     go.wait(timeout)
-
-
-async def idle_async(ready: asyncio.Semaphore, go: asyncio.Event) -> None:
-    ready.release()
-    await go.wait()
 
 
 def count_down(steps: int) -> None:
