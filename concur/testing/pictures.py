@@ -204,7 +204,7 @@ def _x(seconds: float, scale: float) -> float:
 
 
 def ticks(scale: float) -> list[float]:
-    """Round times from 0 to ``scale``, about five of them: steps of 1, 2 or 5 times a power of 10."""
+    """About five round times from 0 to ``scale``: steps of 1, 2 or 5 times a power of 10."""
     rough = scale / 5
     power = 10 ** math.floor(math.log10(rough))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)

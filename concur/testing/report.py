@@ -143,7 +143,7 @@ Lines = list[tuple[Row, list[str]]]
 
 def _by_claim(rows: Sequence[Row], cells: list[list[str]]) -> list[tuple[str, Lines]]:
     """Each claim, with its rows that follow each other (its variants) and their cells."""
-    groups = groupby(zip(rows, cells), key=lambda pair: pair[0].claim)
+    groups = groupby(zip(rows, cells, strict=True), key=lambda pair: pair[0].claim)
     return [(claim, list(pairs)) for claim, pairs in groups]
 
 
@@ -152,16 +152,19 @@ def verdicts(rows: Sequence[Row], width: int, paint: Callable[[str], str] = str)
     a line per variant measured, cells wrapped to fit their columns. ``paint`` colours the status
     cells (already padded)."""
     header, cells = _columns(rows)
-    natural = [max(map(len, column)) for column in zip(header, *cells)]
-    floors = [min(n, max(FLOOR, len(h))) for n, h in zip(natural, header)]
+    natural = [max(map(len, column)) for column in zip(header, *cells, strict=True)]
+    floors = [min(n, max(FLOOR, len(h))) for n, h in zip(natural, header, strict=True)]
     widths = _fit(natural, floors, width - len(INDENT) - len(GAP) * (len(header) - 1))
     status = header.index('status')
 
     def lay_out(line: Sequence[str], painted: bool) -> list[str]:
-        wrapped = [textwrap.wrap(c, w) or [''] for c, w in zip(line, widths)]
+        wrapped = [textwrap.wrap(c, w) or [''] for c, w in zip(line, widths, strict=True)]
         lines = []
         for depth in range(max(map(len, wrapped))):
-            parts = [(w[depth] if depth < len(w) else '').ljust(n) for w, n in zip(wrapped, widths)]
+            parts = [
+                (w[depth] if depth < len(w) else '').ljust(n)
+                for w, n in zip(wrapped, widths, strict=True)
+            ]
             if painted and depth == 0:
                 parts[status] = paint(parts[status])
             lines.append((INDENT + GAP.join(parts)).rstrip())
@@ -234,7 +237,7 @@ def _rows_table(parent: ET.Element, rows: Sequence[Row]) -> None:
             tr = _add(body, 'tr', title=row.test)
             if i == 0:
                 _add(tr, 'td', claim, rowspan=str(len(lines)))
-            for name, cell in zip(header, line):
+            for name, cell in zip(header, line, strict=True):
                 _add(tr, 'td', cell, **({'class': row.status} if name == 'status' else {}))
 
 
