@@ -62,9 +62,10 @@ def questions_first(timelines: Sequence[Timeline]) -> list[Timeline]:
 
 
 def sections(records: Sequence[Record]) -> list[Section]:
-    """The records by section, in the chapter's order; the sections without one left out."""
+    """The records by section, in the chapter's order, then any section not in the chapter's list
+    (a picture's section is not checked when it is made); the sections without one left out."""
     found = []
-    for name in SECTIONS:
+    for name in dict.fromkeys([*SECTIONS, *(r.section for r in records)]):
         mine = [r for r in records if r.section == name]
         if mine:
             timelines = [r for r in mine if isinstance(r, Timeline)]
