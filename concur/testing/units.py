@@ -7,14 +7,15 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing.synchronize
 import threading
 import time
 from collections.abc import Iterable
+from multiprocessing.connection import Connection
 from typing import TypeVar
 
 from concur.protocols import Queue, Settable, Waitable
+from concur.timeouts import JOIN_TIMEOUT
 
 T = TypeVar('T')
 
@@ -30,13 +31,9 @@ def change_value(new: str, seen: Queue[str]) -> None:
 
 
 def square(n: int, results: Queue[int]) -> None:
-    """Hand ``n * n`` back the only way a thread or a process can: through a channel."""
+    """Hand ``n * n`` back through a channel: a Thread or a Process drops what its target
+    returns, so its result must travel some other way."""
     results.put(n * n)
-
-
-async def square_async(n: int) -> int:
-    """A coroutine simply returns its result: the awaiting coroutine gets it as the value."""
-    return n * n
 
 
 def produce(items: Iterable[T], out: Queue[T]) -> None:
@@ -45,18 +42,14 @@ def produce(items: Iterable[T], out: Queue[T]) -> None:
         out.put(item)
 
 
-async def produce_async(items: Iterable[object], out: asyncio.Queue[object]) -> None:
-    for item in items:
-        await out.put(item)
-
-
-def busy(seconds: float, done: Settable | None = None) -> None:
-    """Keep one core busy for ``seconds`` of wall time, then set ``done``: the plainest CPU work."""
+def busy(seconds: float, started: Settable | None = None) -> None:
+    """Set ``started``, then keep one core busy for ``seconds`` of wall time: the plainest CPU
+    work, a load on the machine."""
+    if started is not None:
+        started.set()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
-    if done is not None:
-        done.set()
 
 
 def idle(
@@ -67,6 +60,16 @@ def idle(
     go.wait(timeout)
 
 
-async def idle_async(ready: asyncio.Semaphore, go: asyncio.Event) -> None:
-    ready.release()
-    await go.wait()
+def count_down(steps: int) -> None:
+    """Plain Python work of a fixed size: the control's yardstick."""
+    while steps:
+        steps -= 1
+
+
+def timed_count_down(steps: int, ready: threading.Barrier, out: Connection) -> None:
+    """Wait until every control process is ready, count down ``steps``, and send the seconds it
+    took: processes that started at different moments still work at the same time."""
+    ready.wait(JOIN_TIMEOUT)
+    start = time.perf_counter()
+    count_down(steps)
+    out.send(time.perf_counter() - start)
