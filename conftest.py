@@ -69,9 +69,9 @@ def no_leaks():
                 proc.join(LEAK_GRACE)
     others = [p for p in measure.children() if p.pid not in children_before]
     _, alive = psutil.wait_procs(others, timeout=LEAK_GRACE)
-    for proc in alive:
-        left_children.append(proc.pid)
-        proc.kill()
+    for child in alive:
+        left_children.append(child.pid)
+        child.kill()
     psutil.wait_procs(alive, timeout=LEAK_GRACE)
     if left_threads or left_children:
         pytest.fail(
@@ -84,7 +84,8 @@ def no_leaks():
 @pytest.fixture(params=multiprocessing.get_all_start_methods())
 def start_method(request: pytest.FixtureRequest) -> str:
     """Each way this platform offers to start a child process (fork, spawn, forkserver)."""
-    return request.param
+    method: str = request.param
+    return method
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import functools
 import multiprocessing
 import sys
 import time
-from typing import NoReturn, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import NoReturn
 
 from concur import checkers, machine, primes, spinner, spinner_async, supervisors
 from concur.arguments import positive_int, positive_number
@@ -46,7 +47,8 @@ def run_spinner(args: argparse.Namespace) -> int:
         print(f'checking whether {n:_} is prime')
         # The notes' third question: with no coroutine to await, the async supervisor calls
         # is_prime inside a coroutine, so the spinner freezes.
-        work, async_work = functools.partial(primes.is_prime, n), None
+        work: Callable[[], object] = functools.partial(primes.is_prime, n)
+        async_work: Callable[[], Awaitable[object]] | None = None
     else:
         seconds = spinner.SECONDS if args.seconds is None else args.seconds
         work = functools.partial(spinner.slow, seconds)
@@ -140,8 +142,9 @@ def parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return args.run(args)
+        return run(args)
     except KeyboardInterrupt:
         return 130
 

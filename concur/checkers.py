@@ -1,4 +1,5 @@
-"""The prime checkers: the same numbers checked sequentially, by threads, by processes, by executors.
+"""The prime checkers: the same numbers checked sequentially, by threads, by processes, by
+executors.
 
 Each checker yields one ``PrimeResult(n, prime, elapsed)`` per number, in the order the checks end.
 ``threads`` and ``procs`` follow the book's design: a job queue holding the numbers and then one
@@ -16,8 +17,9 @@ import multiprocessing
 import platform
 import queue
 import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from time import perf_counter
-from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 from concur import arguments, machine
 from concur.primes import PRIME_FIXTURE, is_prime
@@ -47,8 +49,8 @@ DONE = PrimeResult(0, False, 0.0)
 class Crew(NamedTuple):
     """The workers of a checker and the two queues they share with the reader."""
 
-    jobs: Queue
-    results: Queue
+    jobs: Queue[int]
+    results: Queue[PrimeResult]
     units: Sequence[Unit]
 
 
@@ -76,10 +78,10 @@ def largest_first(numbers: Iterable[int]) -> list[int]:
     return sorted(numbers, reverse=True)
 
 
-def worker(jobs: Queue, results: Queue) -> None:
+def worker(jobs: Queue[int], results: Queue[PrimeResult]) -> None:
     """Check the numbers taken from ``jobs`` until a 0 comes, then answer ``DONE``."""
     while n := jobs.get():
-        results.put(check_prime(n))  # type: ignore[arg-type]
+        results.put(check_prime(n))
     results.put(DONE)
 
 
@@ -88,7 +90,7 @@ def report(crew: Crew) -> Iterator[PrimeResult]:
     is read, however late a worker delivers it."""
     done = 0
     while done < len(crew.units):
-        result: PrimeResult = crew.results.get()  # type: ignore[assignment]
+        result = crew.results.get()
         if result.n:
             yield result
         else:
@@ -103,7 +105,7 @@ def report_until_jobs_empty(crew: Crew, pause: Callable[[], object]) -> Iterator
     and looking at the job queue, where a slow reader loses the race.
     """
     while True:
-        result: PrimeResult = crew.results.get()  # type: ignore[assignment]
+        result = crew.results.get()
         if result.n:
             yield result
         pause()
@@ -144,7 +146,8 @@ def procs(
 ) -> Iterator[PrimeResult]:
     """Check the numbers in ``workers`` child processes (default: the usable cores), started with
     ``start_method`` (default: the platform's), fed by ``multiprocessing`` queues."""
-    return _in_processes(_numbers(numbers), _workers(workers), _context(start_method), report)
+    ctx = machine.context(start_method)
+    return _in_processes(_numbers(numbers), _workers(workers), ctx, report)
 
 
 def late_reader(
@@ -171,7 +174,7 @@ def late_reader(
         return report(crew)
 
     return list(
-        _in_processes(_numbers(numbers), _workers(workers), _context(start_method), collect)
+        _in_processes(_numbers(numbers), _workers(workers), machine.context(start_method), collect)
     )
 
 
@@ -179,7 +182,7 @@ def pool(
     numbers: Iterable[int] = NUMBERS, workers: int | None = None, start_method: str | None = None
 ) -> Iterator[PrimeResult]:
     """Check the numbers with a ``concurrent.futures.ProcessPoolExecutor`` of ``workers``."""
-    numbers, workers, ctx = _numbers(numbers), _workers(workers), _context(start_method)
+    numbers, workers, ctx = _numbers(numbers), _workers(workers), machine.context(start_method)
     return _from_executor(
         lambda: concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx), numbers
     )
@@ -196,7 +199,8 @@ def interpreters(
             f'Python 3.14; this is Python {platform.python_version()}'
         )
     numbers, workers = _numbers(numbers), _workers(workers)
-    return _from_executor(lambda: concurrent.futures.InterpreterPoolExecutor(workers), numbers)
+    make = concurrent.futures.InterpreterPoolExecutor  # type: ignore[attr-defined,unused-ignore]
+    return _from_executor(lambda: make(workers), numbers)
 
 
 # The checkers by name, as the command line offers them.
@@ -224,20 +228,16 @@ def _workers(workers: int | None) -> int:
     return machine.usable_cores() if workers is None else arguments.positive_int('workers', workers)
 
 
-def _context(start_method: str | None) -> multiprocessing.context.BaseContext:
-    return multiprocessing.get_context(arguments.start_method('start_method', start_method))
-
-
 def _in_processes(
     numbers: tuple[int, ...],
     workers: int,
-    ctx: multiprocessing.context.BaseContext,
+    ctx: machine.Context,
     collect: Collect,
 ) -> Iterator[PrimeResult]:
     # Jobs go through a Queue, whose feeder thread writes to the pipe as the workers read: a
     # SimpleQueue would block this process on a full pipe before any result is read.
-    jobs = ctx.Queue()
-    results = ctx.SimpleQueue()
+    jobs: multiprocessing.Queue[int] = ctx.Queue()
+    results: multiprocessing.SimpleQueue[PrimeResult] = ctx.SimpleQueue()
     units = [
         ctx.Process(target=worker, args=(jobs, results), name=f'prime-worker-{i}')
         for i in range(workers)
@@ -259,8 +259,8 @@ def _in_processes(
 
 def _run(
     numbers: tuple[int, ...],
-    jobs: Queue,
-    results: Queue,
+    jobs: Queue[int],
+    results: Queue[PrimeResult],
     units: Sequence[Unit],
     collect: Collect,
     abandon: Callable[[], None],

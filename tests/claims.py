@@ -10,8 +10,9 @@ import math
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Sequence, TypeVar
+from typing import TypeVar
 
 from concur.protocols import Unit
 from concur.testing.evidence import Verdict

@@ -17,13 +17,15 @@ import queue
 import statistics
 import threading
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import psutil
 import pytest
 from claims import WAKE_LATE, finish, run_together
 
 from concur import spinner, spinner_async
+from concur.protocols import Queue, Unit
 from concur.testing import units
 from concur.testing.evidence import Machine, Verdict, judge
 from concur.timeouts import JOIN_TIMEOUT
@@ -82,6 +84,8 @@ def test_a_thread_or_a_process_hands_its_result_back_through_a_queue(model):
     """A Thread or a Process runs its target and drops what it returns (``join()`` gives None),
     so the result travels another way: here a queue that the caller reads. (A thread could also
     leave it in the memory it shares, and an executor hands it back in a future.)"""
+    results: Queue[int]
+    make_unit: Callable[..., Unit]
     if model == 'thread':
         results, make_unit = queue.SimpleQueue(), threading.Thread
     else:
@@ -115,7 +119,7 @@ def received_from_process() -> tuple[str, list[object]]:
     return 'multiprocessing.Queue', received
 
 
-async def produce_async(items: list[object], out: asyncio.Queue[object]) -> None:
+async def produce_async(items: Iterable[object], out: asyncio.Queue[object]) -> None:
     for item in items:
         await out.put(item)
 
@@ -256,7 +260,7 @@ class Contention(NamedTuple):
 
 
 def contend() -> Contention:
-    lock, holding, held_for = threading.Lock(), threading.Event(), []
+    lock, holding, held_for = threading.Lock(), threading.Event(), list[float]()
     free = seconds_to_acquire(lock)
     holder = threading.Thread(target=hold, args=(lock, holding, held_for))
     holder.start()

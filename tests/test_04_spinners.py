@@ -11,16 +11,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import multiprocessing.queues
 import os
 import queue
 import threading
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import pytest
 from claims import Stopwatch, first_then, frames_timeline, frames_verdict
 
 from concur import spinner, spinner_async, supervisors
+from concur.protocols import Queue, Settable, Unit
 from concur.testing.evidence import Machine, Verdict, judge
 from concur.testing.framelog import FrameLog, Written, count_frames
 from concur.testing.records import Recorder
@@ -255,11 +258,13 @@ def seconds_to_stop(model: str) -> float:
 
         return asyncio.run(stop_after_first_frame())
     ctx = multiprocessing.get_context()
-    sink, done, make = (
-        (queue.SimpleQueue(), threading.Event(), threading.Thread)
-        if model == 'thread'
-        else (ctx.SimpleQueue(), ctx.Event(), ctx.Process)
-    )
+    sink: Queue[Written]
+    done: Settable
+    make: Callable[..., Unit]
+    if model == 'thread':
+        sink, done, make = queue.SimpleQueue(), threading.Event(), threading.Thread
+    else:
+        sink, done, make = ctx.SimpleQueue(), ctx.Event(), ctx.Process
     unit = make(target=spinner.spin, args=('', done, STOP_INTERVAL, FrameLog(sink)))
     unit.start()
     sink.get()  # the first frame: the spinner is now waiting out its interval
@@ -267,7 +272,7 @@ def seconds_to_stop(model: str) -> float:
     done.set()
     unit.join(JOIN_TIMEOUT)
     stopped = time.perf_counter() - start
-    if model == 'process':
+    if isinstance(sink, multiprocessing.queues.SimpleQueue):
         sink.close()
     return stopped
 
@@ -285,7 +290,8 @@ def test_spinner_is_gone_at_once_when_told_to_stop(model, report):
         return Verdict(
             stopped <= bound,
             measured=f'gone {1000 * stopped:.1f} ms after the stop signal',
-            expected=f'at most {1000 * bound:.0f} ms, a quarter of the {STOP_INTERVAL:g} s interval',
+            expected=f'at most {1000 * bound:.0f} ms, '
+            f'a quarter of the {STOP_INTERVAL:g} s interval',
             meaning='a spinner that only looks for the stop signal after each interval keeps its '
             'supervisor waiting',
         )

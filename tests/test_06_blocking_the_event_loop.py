@@ -102,7 +102,8 @@ def test_coroutine_spinner_spins_when_the_coroutine_awaits_asyncio_sleep(report)
 
 
 async def test_a_task_cancelled_before_its_first_step_never_runs_its_body():
-    """create_task() only schedules a coroutine; cancel() before the loop gets to it ends it unstarted."""
+    """create_task() only schedules a coroutine; cancel() before the loop gets to it ends it
+    unstarted."""
     started = []
 
     async def body() -> None:
@@ -112,7 +113,8 @@ async def test_a_task_cancelled_before_its_first_step_never_runs_its_body():
     task.cancel()
     await asyncio.wait([task])
     assert task.cancelled() and not started, (
-        f'expected a cancelled task whose body never ran, got {task!r} with body run: {bool(started)}'
+        f'expected a cancelled task whose body never ran, got {task!r} '
+        f'with body run: {bool(started)}'
     )
 
 
@@ -132,9 +134,11 @@ def test_asyncio_debug_mode_names_the_coroutine_that_blocks_the_loop(caplog):
             if r.name == 'asyncio' and r.getMessage().startswith('Executing')
         ]
     assert any('supervisor()' in m and ' took ' in m for m in logged['blocking_slow']), (
-        f'expected asyncio to log "Executing <Task ... supervisor() ...> took ... seconds" for a step '
+        'expected asyncio to log "Executing <Task ... supervisor() ...> took ... seconds" '
+        'for a step '
         f'that blocked for {WORK} s, it logged {logged["blocking_slow"]}'
     )
     assert not logged['awaiting_slow'], (
-        f'expected no slow step when the work awaits asyncio.sleep(), asyncio logged {logged["awaiting_slow"]}'
+        'expected no slow step when the work awaits asyncio.sleep(), '
+        f'asyncio logged {logged["awaiting_slow"]}'
     )

@@ -246,7 +246,7 @@ def test_thread_spinner_frame_gap_is_interval_plus_switch_interval_beside_a_busy
     low, high = expected, expected + 2 * WAKE_LATE
 
     def verdict(frames: list[Written], _: Machine) -> Verdict:
-        gaps = [b.time - a.time for a, b in zip(frames, frames[1:])]
+        gaps = [b.time - a.time for a, b in zip(frames, frames[1:], strict=False)]
         gap = statistics.median(gaps) if len(gaps) == GAPS else math.inf
         return Verdict(
             0.99 * low <= gap <= high,

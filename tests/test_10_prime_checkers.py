@@ -12,7 +12,8 @@ import collections
 import multiprocessing
 import threading
 import time
-from typing import NamedTuple
+from collections.abc import Generator
+from typing import NamedTuple, cast
 
 import pytest
 from claims import assert_at_most
@@ -409,18 +410,18 @@ class Abandoned(NamedTuple):
 
 
 def abandon_after_first_result(model: str, numbers: list[int]) -> Abandoned:
-    results = checkers.CHECKERS[model](numbers, 2)
+    results = cast(
+        Generator[checkers.PrimeResult, None, None], checkers.CHECKERS[model](numbers, 2)
+    )
     first = next(results)
     start = time.perf_counter()
     results.close()
     closing = time.perf_counter() - start
-    left = [
-        unit.name
-        for unit in [*threading.enumerate(), *multiprocessing.active_children()]
-        if unit.name.startswith(
-            ('prime-worker', 'SpawnProcess', 'ForkProcess', 'ForkServerProcess')
-        )
+    names = [t.name for t in threading.enumerate()] + [
+        p.name for p in multiprocessing.active_children()
     ]
+    workers = ('prime-worker', 'SpawnProcess', 'ForkProcess', 'ForkServerProcess')
+    left = [name for name in names if name.startswith(workers)]
     return Abandoned(closing, first.elapsed, left)
 
 

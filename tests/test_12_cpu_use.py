@@ -179,7 +179,9 @@ def spinner_beside_is_prime(n: int) -> tuple[float, float]:
     with Usage() as usage:
         supervisors.supervise('thread', work, out=io.StringIO())
     worker = usage.threads[threading.get_native_id()] / usage.wall
-    return usage.threads[spinning[0].native_id] / usage.wall, worker
+    native_id = spinning[0].native_id
+    assert native_id is not None, 'the spinner thread had ended before it was read'
+    return usage.threads[native_id] / usage.wall, worker
 
 
 @pytest.mark.cpu

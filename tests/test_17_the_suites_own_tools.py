@@ -13,6 +13,7 @@ import time
 from functools import partial
 from multiprocessing import resource_tracker
 from pathlib import Path
+from typing import Any, cast
 
 import psutil
 import pytest
@@ -33,7 +34,7 @@ from concur.testing import evidence, units
 from concur.testing.evidence import Machine, Verdict, judge
 from concur.testing.framelog import Written
 from concur.testing.measure import Usage
-from concur.testing.records import Recorder, load
+from concur.testing.records import Recorder, Row, load
 from concur.timeouts import JOIN_TIMEOUT
 
 
@@ -113,7 +114,8 @@ def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here(report):
         lambda m, _: Verdict(
             0.5 <= m[1] / asked <= 2.0,
             measured=f'is_prime({m[0]}) took {m[1]:.3f} s',
-            expected=f'{asked / 2:g} to {2 * asked:g} s, within a factor of 2 of the {asked} s asked',
+            expected=f'{asked / 2:g} to {2 * asked:g} s, '
+            f'within a factor of 2 of the {asked} s asked',
             meaning='the calibration should size the work for this machine',
         ),
         report=report,
@@ -174,7 +176,8 @@ def cpu_of_ended_child(pid: int) -> float:
 def test_measure_counts_a_child_process_once_whether_or_not_it_was_joined():
     """Linux adds a child's CPU time to its parent's counters only once the parent joins it;
     ``Usage`` also reads the children it has not joined yet, and counts each child once."""
-    # spawn, whatever the default: a forkserver's children are the forkserver's, not ours to wait for
+    # spawn, whatever the default: a forkserver's children are the forkserver's, not ours to
+    # wait for
     ctx = multiprocessing.get_context('spawn')
     # A spawned child needs multiprocessing's resource tracker, a process of its own: start it
     # first, or its start-up would be counted with the child's time.
@@ -183,6 +186,7 @@ def test_measure_counts_a_child_process_once_whether_or_not_it_was_joined():
         child = ctx.Process(target=units.busy, args=(BLOCK,))
         with Usage() as usage:
             child.start()
+            assert child.pid is not None
             own = cpu_of_ended_child(child.pid)
             usage.sample()  # reads the child's own counters: joined next, it must not count twice
             if join_inside:
@@ -265,9 +269,15 @@ def machine_reads(monkeypatch):
         monkeypatch.setattr(evidence, 'free_cores', lambda: free)
         monkeypatch.setattr(StillMachine, 'others_cores', others)
         monkeypatch.setattr(evidence, 'Usage', StillMachine)
-        monkeypatch.setattr(evidence.machine, 'usable_cores', lambda: 2)
+        monkeypatch.setattr(machine, 'usable_cores', lambda: 2)
 
     return set_reading
+
+
+def statuses(recorded: list[tuple[str, object]]) -> list[str]:
+    """The statuses of the rows that a Recorder kept in ``recorded``."""
+    rows = [load(cast(dict[str, Any], data)) for _, data in recorded]
+    return [row.status for row in rows if isinstance(row, Row)]
 
 
 def judged(verdicts: list[bool | None], *, quiet_pass: bool = False) -> tuple[list[str], list[int]]:
@@ -294,8 +304,8 @@ def judged(verdicts: list[bool | None], *, quiet_pass: bool = False) -> tuple[li
             pass_needs_quiet=quiet_pass,
         )
     finally:
-        statuses = [load(data).status for _, data in recorded]  # type: ignore[union-attr]
-    return statuses, ran
+        kept = statuses(recorded)
+    return kept, ran
 
 
 @pytest.mark.parametrize(
@@ -363,7 +373,7 @@ def test_judge_records_a_row_before_it_fails_or_skips(machine_reads):
             claim='c',
             cores=2,
         )
-    assert [load(data).status for _, data in recorded] == ['failed']  # type: ignore[union-attr]
+    assert statuses(recorded) == ['failed']
 
 
 def test_machine_is_quiet_only_when_both_readings_found_the_cores_free():

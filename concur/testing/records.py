@@ -1,4 +1,5 @@
-"""What a test measured, kept for the end report: rows of verdicts, spinner timelines, worker charts.
+"""What a test measured, kept for the end report: rows of verdicts, spinner timelines, worker
+charts.
 
 A test records through the ``report`` fixture (``report.row(Row(...))``, ``report.timeline(...)``,
 ``report.workers(...)``). Records travel as plain dicts in the test report's ``user_properties``,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 # The report's sections, in the chapter's order; every record names one of them.
 SECTIONS = (
@@ -87,7 +88,7 @@ class WorkerChart:
     test: str = ''
 
 
-Record = Union[Row, Timeline, WorkerChart]
+Record = Row | Timeline | WorkerChart
 _KINDS: dict[str, type[Any]] = {'row': Row, 'timeline': Timeline, 'workers': WorkerChart}
 
 
@@ -105,7 +106,8 @@ def load(data: dict[str, Any]) -> Record:
         fields['frames'] = tuple(fields['frames'])
     if cls is WorkerChart:
         fields['spans'] = tuple(Span(**span) for span in fields['spans'])
-    return cls(**fields)
+    record: Record = cls(**fields)
+    return record
 
 
 class Recorder:

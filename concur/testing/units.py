@@ -10,8 +10,8 @@ from __future__ import annotations
 import multiprocessing.synchronize
 import threading
 import time
-from multiprocessing.connection import Connection
 from collections.abc import Iterable
+from multiprocessing.connection import Connection
 from typing import TypeVar
 
 from concur.protocols import Queue, Settable, Waitable
