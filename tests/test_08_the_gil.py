@@ -234,7 +234,7 @@ def frames_beside_a_busy_thread() -> list[Written]:
 
 @pytest.mark.cpu
 @pytest.mark.parametrize(
-    'switch_interval', [0.005, 0.1], ids=['switch 5ms', 'switch 100ms'], indirect=True
+    'switch_interval', [0.005, 0.05], ids=['switch 5ms', 'switch 50ms'], indirect=True
 )
 def test_thread_spinner_frame_gap_is_interval_plus_switch_interval_beside_a_busy_thread(
     switch_interval, report

@@ -67,6 +67,13 @@ def test_the_end_report_has_its_sections_in_the_chapters_order():
     assert len(shown) == 4, f'expected a section for each of the 4 sections recorded: {shown}'
 
 
+def test_a_picture_of_a_section_outside_the_chapters_list_is_shown_after_the_chapter():
+    """A record is never dropped: a misspelt section still shows, last, under its own name."""
+    lines = report.text([*made_up(), Timeline('spiners', 'a spinner', 0.1, 0.03, (), 'none')])
+    headings = [line for line in lines if line.startswith('--- ')]
+    assert headings[-1].startswith('--- spiners '), headings
+
+
 def test_every_verdict_shows_its_status_and_failed_and_skipped_ones_are_kept():
     """A skipped verdict is not evidence and a failed one is news: each row says which it is,
     on the line under its claim."""
@@ -103,6 +110,14 @@ def test_a_timeline_leaves_blank_the_time_after_its_work_on_a_shared_scale():
     """On a scale shared with a longer run, a shorter run's work ends where its dots end."""
     timeline = Timeline(GIL, 'question 3', 0.5, 0.1, (), 'no frame')
     assert pictures.timeline_bar(timeline, 1.0, 10, pictures.ASCII) == '.....     '
+
+
+def test_a_timeline_counts_the_frames_written_before_the_work_in_words_not_on_its_line():
+    """A process spinner may start before the work does; its line begins with the work."""
+    timeline = Timeline(GIL, 'question 1', 1.0, 0.1, (-0.05, 0.25, 0.5), 'a frame every 0.1 s')
+    lines = pictures.timeline_lines([timeline], 100, pictures.ASCII)
+    drawn = next(line for line in lines if line.startswith('  |'))
+    assert drawn.count('#') == 2 and drawn.endswith('2 frames, one every 250 ms, 1 before the work')
 
 
 def test_the_three_questions_come_one_above_another_on_one_time_scale():

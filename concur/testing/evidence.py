@@ -71,15 +71,12 @@ class Machine:
         return self.free >= need and self.usable - self.others >= need
 
     def words(self) -> str:
-        taken = f'other programs used {self.others:.2f} cores during the trial'
+        taken = f'other programs took {self.others:.2f} cores'
         if self.suite >= 0.05:
-            taken = (
-                f'{self.others:.2f} cores were taken during the trial, {self.suite:.2f} of them '
-                f'by the other workers of this test run'
-            )
+            taken += f" ({self.suite:.2f} of them the suite's other workers)"
         if math.isnan(self.free):
             return taken
-        return f'{taken}; the control found {self.free:.2f} of {self.usable} cores free after it'
+        return f'{taken}; the control found {self.free:.2f} of {self.usable} cores free'
 
 
 @dataclass(frozen=True)

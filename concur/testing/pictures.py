@@ -204,7 +204,7 @@ def _x(seconds: float, scale: float) -> float:
 
 
 def ticks(scale: float) -> list[float]:
-    """Round times from 0 to ``scale``, about five of them: steps of 1, 2 or 5 times a power of 10."""
+    """About five round times from 0 to ``scale``: steps of 1, 2 or 5 times a power of 10."""
     rough = scale / 5
     power = 10 ** math.floor(math.log10(rough))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
@@ -226,7 +226,7 @@ def _text(parent: ET.Element, x: float, y: float, text: str, **attributes: objec
 def _svg(rows: int) -> tuple[ET.Element, int]:
     """An empty picture of ``rows`` rows besides its title, axis and words; the axis's y."""
     axis = ROW * (rows + 1) + 6
-    height = axis + 2 * ROW + 4
+    height = axis + 2 * ROW + 14
     svg = ET.Element('svg', width=str(SVG_WIDTH), height=str(height))
     svg.set('viewBox', f'0 0 {SVG_WIDTH} {height}')
     return svg, axis

@@ -117,6 +117,10 @@ class EndReport:
                 Path(path).write_text(pictures.svg_document(drawn), encoding='utf-8')
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = f'concur: {machine.describe()}'
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:

@@ -1,9 +1,10 @@
 """What a test measured, kept for the end report: rows of verdicts, spinner timelines, worker
 charts.
 
-A test records through the ``report`` fixture (``report.row(Row(...))``, ``report.timeline(...)``,
-``report.workers(...)``). Records travel as plain dicts in the test report's ``user_properties``,
-so that they reach the end of the run under pytest-xdist too, and are read back with ``load``.
+A test records through the ``report`` fixture: ``report.add(Row(...))``, and likewise a
+``Timeline`` or a ``WorkerChart``. Records travel as plain dicts in the test report's
+``user_properties``, so that they reach the end of the run under pytest-xdist too, and are read
+back with ``load``.
 Times in pictures are seconds from the start of the work, so that runs line up one above another.
 """
 

@@ -62,9 +62,10 @@ def questions_first(timelines: Sequence[Timeline]) -> list[Timeline]:
 
 
 def sections(records: Sequence[Record]) -> list[Section]:
-    """The records by section, in the chapter's order; the sections without one left out."""
+    """The records by section, in the chapter's order, then any section not in the chapter's list
+    (a picture's section is not checked when it is made); the sections without one left out."""
     found = []
-    for name in SECTIONS:
+    for name in dict.fromkeys([*SECTIONS, *(r.section for r in records)]):
         mine = [r for r in records if r.section == name]
         if mine:
             timelines = [r for r in mine if isinstance(r, Timeline)]
@@ -79,6 +80,10 @@ def sections(records: Sequence[Record]) -> list[Section]:
     return found
 
 
+def _count(number: int, thing: str) -> str:
+    return f'{number} {thing}{"" if number == 1 else "s"}'
+
+
 def tally(records: Sequence[Record]) -> str:
     """The count of verdicts by status, and of pictures: one line."""
     statuses = Counter(r.status for r in records if isinstance(r, Row))
@@ -86,8 +91,8 @@ def tally(records: Sequence[Record]) -> str:
     timelines = sum(isinstance(r, Timeline) for r in records)
     charts = sum(isinstance(r, WorkerChart) for r in records)
     return (
-        f'{sum(statuses.values())} verdicts ({verdicts or "none"}), '
-        f'{timelines} spinner timelines, {charts} worker charts'
+        f'{_count(sum(statuses.values()), "verdict")} ({verdicts or "none"}), '
+        f'{_count(timelines, "spinner timeline")}, {_count(charts, "worker chart")}'
     )
 
 
@@ -139,7 +144,7 @@ Lines = list[tuple[Row, list[str]]]
 
 def _by_claim(rows: Sequence[Row], cells: list[list[str]]) -> list[tuple[str, Lines]]:
     """Each claim, with its rows that follow each other (its variants) and their cells."""
-    groups = groupby(zip(rows, cells), key=lambda pair: pair[0].claim)
+    groups = groupby(zip(rows, cells, strict=True), key=lambda pair: pair[0].claim)
     return [(claim, list(pairs)) for claim, pairs in groups]
 
 
@@ -148,16 +153,19 @@ def verdicts(rows: Sequence[Row], width: int, paint: Callable[[str], str] = str)
     a line per variant measured, cells wrapped to fit their columns. ``paint`` colours the status
     cells (already padded)."""
     header, cells = _columns(rows)
-    natural = [max(map(len, column)) for column in zip(header, *cells)]
-    floors = [min(n, max(FLOOR, len(h))) for n, h in zip(natural, header)]
+    natural = [max(map(len, column)) for column in zip(header, *cells, strict=True)]
+    floors = [min(n, max(FLOOR, len(h))) for n, h in zip(natural, header, strict=True)]
     widths = _fit(natural, floors, width - len(INDENT) - len(GAP) * (len(header) - 1))
     status = header.index('status')
 
     def lay_out(line: Sequence[str], painted: bool) -> list[str]:
-        wrapped = [textwrap.wrap(c, w) or [''] for c, w in zip(line, widths)]
+        wrapped = [textwrap.wrap(c, w) or [''] for c, w in zip(line, widths, strict=True)]
         lines = []
         for depth in range(max(map(len, wrapped))):
-            parts = [(w[depth] if depth < len(w) else '').ljust(n) for w, n in zip(wrapped, widths)]
+            parts = [
+                (w[depth] if depth < len(w) else '').ljust(n)
+                for w, n in zip(wrapped, widths, strict=True)
+            ]
             if painted and depth == 0:
                 parts[status] = paint(parts[status])
             lines.append((INDENT + GAP.join(parts)).rstrip())
@@ -230,7 +238,7 @@ def _rows_table(parent: ET.Element, rows: Sequence[Row]) -> None:
             tr = _add(body, 'tr', title=row.test)
             if i == 0:
                 _add(tr, 'td', claim, rowspan=str(len(lines)))
-            for name, cell in zip(header, line):
+            for name, cell in zip(header, line, strict=True):
                 _add(tr, 'td', cell, **({'class': row.status} if name == 'status' else {}))
 
 
