@@ -29,8 +29,8 @@ from concur.testing.framelog import FrameLog, Written, count_frames
 from concur.testing.records import Recorder
 from concur.timeouts import JOIN_TIMEOUT
 
-WORK = 0.3  # seconds of slow() in each run
-INTERVAL = 0.03  # so a run shows about WORK / INTERVAL = 10 frames
+WORK = 0.2  # seconds of slow() in each run
+INTERVAL = 0.03  # so a run shows about WORK / INTERVAL = 7 frames
 SECTION = 'spinners'
 
 

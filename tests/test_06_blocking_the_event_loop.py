@@ -22,7 +22,7 @@ from concur.testing.evidence import Verdict, exact, judge
 from concur.testing.framelog import FrameLog, Written
 from concur.testing.records import Timeline
 
-WORK = 0.3
+WORK = 0.2
 INTERVAL = 0.03
 SECTION = 'the event loop'
 

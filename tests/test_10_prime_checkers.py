@@ -32,7 +32,7 @@ pytestmark = pytest.mark.cpu
 SECTION = 'prime checkers'
 # The claims' numbers are checked in about this many seconds, each number taking 1/COUNT of it:
 # a few tenths of a second, so that a test takes one or two, yet long against starting processes.
-WORK_SECONDS = 0.3
+WORK_SECONDS = 0.2
 COUNT = 8  # numbers per list, half primes: 2 and 4 workers get equal shares
 # With c free cores, c workers reach at least this share of a c-fold speedup: the numbers are
 # handed out one at a time through a queue, and the last ones do not split evenly.
