@@ -6,6 +6,7 @@ at the claim in the test, and says what was expected, what was measured, and wha
 
 from __future__ import annotations
 
+import collections
 import math
 import subprocess
 import sys
@@ -15,13 +16,22 @@ from typing import Awaitable, Callable, Sequence, TypeVar
 
 import pytest
 
-from concur import machine
+from concur import checkers, machine
+from concur.primes import Number
 from concur.protocols import Unit
 from concur.testing.framelog import Written
 from concur.testing.measure import Usage
+from concur.testing.workload import ns
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
 T = TypeVar('T')
+
+# Why a claim about a Dask cluster skips where Dask's distributed package is missing.
+NO_DASK = (
+    "Dask's distributed package is not installed for this Python, so there is no cluster to run "
+    'the checker on (python -m pip install distributed; a free-threaded build may lack a wheel '
+    'of a package it needs)'
+)
 
 
 @dataclass
@@ -73,6 +83,24 @@ def assert_at_most(measured: float, high: float, *, what: str, meaning: str) -> 
     assert measured <= high, (
         f'expected {what} of at most {high:.3g}, measured {measured:.3g}: {meaning}'
     )
+
+
+def assert_reported_once_each(
+    results: list[checkers.PrimeResult], numbers: tuple[Number, ...]
+) -> None:
+    """Fail unless each of ``numbers`` was reported once, with its known verdict."""
+    __tracebackhide__ = True
+    times = collections.Counter(result.n for result in results)
+    missing = [n for n in ns(numbers) if not times[n]]
+    repeated = [n for n, count in times.items() if count > 1]
+    strangers = [n for n in times if n not in ns(numbers)]
+    assert not (missing or repeated or strangers), (
+        f'expected each of the {len(numbers)} numbers reported once; missing {missing}, '
+        f'reported more than once {repeated}, never asked for {strangers}'
+    )
+    verdicts = dict(numbers)
+    wrong = [result.n for result in results if result.prime != verdicts[result.n]]
+    assert not wrong, f'wrong verdict for {wrong}'
 
 
 def finish(unit: Unit) -> None:

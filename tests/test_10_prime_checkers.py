@@ -8,7 +8,6 @@ a claim needs free cores, a control measures them first, without the code under 
 
 from __future__ import annotations
 
-import collections
 import math
 import multiprocessing
 import threading
@@ -16,7 +15,13 @@ import time
 from typing import Callable, Iterator, NamedTuple, TypeVar
 
 import pytest
-from claims import assert_at_least, assert_at_most, assert_between, run_together
+from claims import (
+    assert_at_least,
+    assert_at_most,
+    assert_between,
+    assert_reported_once_each,
+    run_together,
+)
 
 from concur import checkers, machine, primes
 from concur.primes import Number
@@ -121,23 +126,6 @@ def needs_cores(count: int) -> None:
             f'this machine gives this process {machine.usable_cores()} usable core(s); '
             f'the claim needs at least {count}'
         )
-
-
-def assert_reported_once_each(
-    results: list[checkers.PrimeResult], numbers: tuple[Number, ...]
-) -> None:
-    __tracebackhide__ = True
-    times = collections.Counter(result.n for result in results)
-    missing = [n for n in ns(numbers) if not times[n]]
-    repeated = [n for n, count in times.items() if count > 1]
-    strangers = [n for n in times if n not in ns(numbers)]
-    assert not (missing or repeated or strangers), (
-        f'expected each of the {len(numbers)} numbers reported once; missing {missing}, '
-        f'reported more than once {repeated}, never asked for {strangers}'
-    )
-    verdicts = dict(numbers)
-    wrong = [result.n for result in results if result.prime != verdicts[result.n]]
-    assert not wrong, f'wrong verdict for {wrong}'
 
 
 # ---- P1: every checker reports every number once, with the right verdict -----------------------

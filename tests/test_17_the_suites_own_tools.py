@@ -10,6 +10,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -25,7 +26,7 @@ from claims import (
     skip_unless_free,
 )
 
-from concur import primes
+from concur import primes, timeouts
 from concur.primes import PRIME_FIXTURE, is_prime
 from concur.testing import units
 from concur.testing.measure import Usage
@@ -198,3 +199,56 @@ def test_measure_gives_each_thread_its_own_cpu_time():
         what='cores used by this thread, waiting',
         meaning='a thread blocked in Event.wait() uses no CPU',
     )
+
+
+# ---- the leak guard around a module's shared fixtures (the Dask cluster's) ----------------------
+
+
+# A module whose shared fixture starts a thread before its first test and stops it, or not, after
+# its last; the thread would end by itself a little later.
+SHARED_FIXTURE = """
+import threading
+
+import pytest
+
+stop = threading.Event()
+
+
+@pytest.fixture(scope='module')
+def shared():
+    unit = threading.Thread(target=stop.wait, args=(0.3,), name='shared unit')
+    unit.start()
+    yield
+    if STOPS:
+        stop.set()
+        unit.join()
+
+
+def test_first(shared):
+    pass
+
+
+def test_last(shared):
+    pass
+"""
+
+
+@pytest.mark.parametrize('stops', [True, False], ids=['stopped', 'left running'])
+def test_the_leak_guard_fails_a_module_whose_shared_fixture_leaves_a_unit_running(
+    pytester, monkeypatch, stops
+):
+    """A fixture shared by a module starts its units before the first test and stops them after
+    the last, where no test's own guard looks: the module's guard fails the last test at teardown
+    if they are still running, and the tests themselves pass."""
+    monkeypatch.setattr(timeouts, 'LEAK_GRACE', 0.05)  # read by the conftest when it loads
+    pytester.makeconftest((Path(__file__).parents[1] / 'conftest.py').read_text())
+    pytester.makepyfile(test_shared=SHARED_FIXTURE.replace('STOPS', str(stops)))
+    result = pytester.runpytest_inprocess('-p', 'no:cacheprovider', '-p', 'no:asyncio')
+    if stops:
+        result.assert_outcomes(passed=2)
+    else:
+        result.assert_outcomes(passed=2, errors=1)
+        result.stdout.fnmatch_lines(['*ERROR at teardown of test_last*'])
+        assert "the module's shared fixtures left behind threads ['shared unit']" in (
+            result.stdout.str()
+        )
