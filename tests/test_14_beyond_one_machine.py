@@ -144,7 +144,7 @@ class Run:
     start: float
     wall: float
     results: tuple[PrimeResult, ...]
-    cores: float  # the worker processes' CPU time over the wall time
+    cores: float  # CPU time over wall time: the workers', the scheduler's and the client's
 
     @property
     def work(self) -> float:
@@ -180,7 +180,7 @@ def run_on(client: Client, workers: list[str], numbers: tuple[Number, ...]) -> R
         start = time.perf_counter()
         results = tuple(cluster.check_with(executor, ns(numbers)))
     assert_reported_once_each(list(results), numbers)
-    return Run(start, usage.wall, results, usage.children_cpu / usage.wall)
+    return Run(start, usage.wall, results, usage.cores)
 
 
 @dataclass(frozen=True)
@@ -248,19 +248,21 @@ def test_k_single_threaded_workers_check_numbers_about_k_times_faster_on_k_free_
 
     def verdict(against: Against, machine_: Machine) -> Verdict:
         model = modelled_speedup(against.one, k)
-        took_part = len(against.run.units())
+        workers = {address_of(r) for r in against.run.results}
+        threads = against.run.units()
         # A speedup beyond the cores the workers used means that the baseline was slowed down.
         consistent = against.speedup <= min(k, against.run.cores) + 0.25
-        holds = took_part == k and against.speedup >= SHARE_OF_MODEL * model
+        holds = len(workers) == len(threads) == k and against.speedup >= SHARE_OF_MODEL * model
         return Verdict(
             holds if consistent else None,
             f'{k} workers were {against.speedup:.2f}x faster, using {against.run.cores:.2f} '
-            f'cores; {took_part} of them checked numbers',
+            f'cores; {len(workers)} workers checked numbers, in {len(threads)} threads',
             f'at least {SHARE_OF_MODEL * model:.2f}x: {SHARE_OF_MODEL} of {model:.2f}x, modelled '
-            f"from one worker's checks and round trips shared by {k} workers",
+            f"from one worker's checks and round trips shared by {k} workers of one thread",
             against.compared_with(),
             meaning='the workers did not check at the same time, as if they were threads of one '
-            'process sharing a GIL, or not every worker took a share',
+            'process sharing a GIL; or not every worker took a share; or the workers were not '
+            'single-threaded',
         )
 
     judge(
