@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 import multiprocessing
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import NoReturn
 
-from concur import checkers, machine, primes, spinner, spinner_async, spinner_proc, spinner_thread
+from concur import checkers, machine, primes, spinner, spinner_async, supervisors
 from concur.arguments import positive_int, positive_number
 
 Checker = Callable[..., Iterator[checkers.PrimeResult]]
@@ -48,20 +47,15 @@ def run_spinner(args: argparse.Namespace) -> int:
     if args.work == 'prime':
         n = primes.BOOK_PRIME if args.seconds is None else primes.calibrated_prime(args.seconds)
         print(f'checking whether {n:_} is prime')
-        work = functools.partial(primes.is_prime, n)
-        # The notes' third question: the coroutine calls plain is_prime, so the spinner freezes.
-        async_work = functools.partial(primes.is_prime_blocking, n)
+        # The notes' third question: with no coroutine to await, the async supervisor calls
+        # is_prime inside a coroutine, so the spinner freezes.
+        work: Callable[[], object] = functools.partial(primes.is_prime, n)
+        async_work: Callable[[], Awaitable[object]] | None = None
     else:
         seconds = spinner.SECONDS if args.seconds is None else args.seconds
         work = functools.partial(spinner.slow, seconds)
         async_work = functools.partial(spinner_async.slow, seconds)
-    if args.model == 'thread':
-        result = spinner_thread.supervisor(work)
-    elif args.model == 'process':
-        result = spinner_proc.supervisor(work)
-    else:
-        result = asyncio.run(spinner_async.supervisor(async_work))
-    print(f'Answer: {result}')
+    print(f'Answer: {supervisors.supervise(args.model, work, async_work)}')
     return 0
 
 
@@ -132,7 +126,7 @@ def parser() -> Parser:
     )
     spin.add_argument(
         'model',
-        choices=['thread', 'process', 'async'],
+        choices=supervisors.MODELS,
         help='where the spinner runs: a thread, a child process, or an asyncio task',
     )
     spin.add_argument(
@@ -190,8 +184,9 @@ def parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return args.run(args)
+        return run(args)
     except KeyboardInterrupt:
         return 130
 

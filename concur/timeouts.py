@@ -10,7 +10,8 @@ when to stop waiting for something that should long have happened. The rule:
 - ``CONNECT_TIMEOUT``: reaching a Dask scheduler at an address, and its first worker joining it;
   past it the cluster counts as unreachable. On loopback it takes milliseconds, on a network
   a second at most.
-- ``TEST_TIMEOUT``: a whole test (pytest-timeout, set in ``pytest.ini``; the suite checks they agree).
+- ``TEST_TIMEOUT``: a whole test (pytest-timeout, set in ``pytest.ini``; the suite checks that
+  they agree).
 
 If a wait with ``JOIN_TIMEOUT`` starts to fail at random on slow machines, find what is slow before
 raising it: a bound that hides a slow hand-off hides a claim that fails.

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 import pytest
-from claims import NO_DASK, assert_reported_once_each
+from claims import NO_DASK, assert_reported_once_each, needs_cores, worker_chart
 
 pytest.importorskip('distributed', reason=NO_DASK)
 
@@ -34,7 +34,7 @@ from concur.checkers import PrimeResult
 from concur.primes import Number
 from concur.testing.evidence import Machine, Verdict, judge
 from concur.testing.measure import Usage
-from concur.testing.records import Span, WorkerChart
+from concur.testing.records import WorkerChart
 from concur.testing.workload import hard_numbers, ns
 from concur.timeouts import CONNECT_TIMEOUT, DEMO_TIMEOUT, JOIN_TIMEOUT
 
@@ -100,14 +100,6 @@ def address_of(result: PrimeResult) -> str:
     return result.worker.split()[0]
 
 
-def needs_cores(count: int) -> None:
-    if machine.usable_cores() < count:
-        pytest.skip(
-            f'this machine gives this process {machine.usable_cores()} usable core(s); '
-            f'the claim needs at least {count}'
-        )
-
-
 # ---- D1: every number once, in other processes ---------------------------------------------------
 
 
@@ -163,14 +155,7 @@ class Run:
         return {r.worker for r in self.results}
 
     def chart(self, title: str) -> WorkerChart:
-        return WorkerChart(
-            SECTION,
-            title,
-            tuple(
-                Span(r.worker, r.n, r.started - self.start, r.started + r.elapsed - self.start)
-                for r in sorted(self.results, key=lambda r: r.started)
-            ),
-        )
+        return worker_chart(SECTION, title, self.results, self.start)
 
 
 def run_on(client: Client, workers: list[str], numbers: tuple[Number, ...]) -> Run:

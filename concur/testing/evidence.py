@@ -71,15 +71,12 @@ class Machine:
         return self.free >= need and self.usable - self.others >= need
 
     def words(self) -> str:
-        taken = f'other programs used {self.others:.2f} cores during the trial'
+        taken = f'other programs took {self.others:.2f} cores'
         if self.suite >= 0.05:
-            taken = (
-                f'{self.others:.2f} cores were taken during the trial, {self.suite:.2f} of them '
-                f'by the other workers of this test run'
-            )
+            taken += f" ({self.suite:.2f} of them the suite's other workers)"
         if math.isnan(self.free):
             return taken
-        return f'{taken}; the control found {self.free:.2f} of {self.usable} cores free after it'
+        return f'{taken}; the control found {self.free:.2f} of {self.usable} cores free'
 
 
 @dataclass(frozen=True)
@@ -263,3 +260,27 @@ def _time_in_processes(count: int, steps: int) -> list[float]:
         for receiver, sender in pipes:
             receiver.close()
             sender.close()
+
+
+def exact(
+    said: Verdict,
+    *,
+    report: Recorder,
+    section: str,
+    claim: str,
+    variant: str = '',
+    pictures: Iterable[Record] = (),
+) -> None:
+    """Record and assert a claim whose figures do not depend on the machine's speed or load (a
+    count of frames that must be 0, an order, a value): one measurement is the evidence."""
+    __tracebackhide__ = True
+    status = 'passed' if said.holds else 'failed'
+    report.add(
+        Row(section, claim, variant, status, said.measured, said.expected, said.compared_with)
+    )
+    report_pictures(report, pictures)
+    if not said.holds:
+        pytest.fail(
+            f'expected {said.expected}, measured {said.measured}{_compared(said)}: {said.meaning}',
+            pytrace=False,
+        )

@@ -172,4 +172,5 @@ class Usage:
     @property
     def available(self) -> float:
         """Cores this process could have used: its usable cores less what other programs took."""
-        return max(0.0, min(machine.usable_cores(), psutil.cpu_count() - self.others / self.wall))
+        cores = psutil.cpu_count() or machine.usable_cores()  # None when psutil cannot tell
+        return max(0.0, min(machine.usable_cores(), cores - self.others / self.wall))
