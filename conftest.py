@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import threading
+import weakref
 from collections.abc import Iterator
 
 import psutil
@@ -76,6 +77,9 @@ def no_leaks_from_module_fixtures():
 # multiprocessing keeps its resource tracker: not the units of the test that happened to start
 # them. Dask's scheduler hands work to a pool of one 'Dask-Offload' thread (distributed.utils).
 PROGRAM_THREADS = ('Dask-Offload',)
+# Threads a guard has reported already: a thread cannot be stopped from outside, so one that a
+# test left may still run when the module ends, and the test failed for it once already.
+REPORTED: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
 @contextlib.contextmanager
@@ -88,11 +92,12 @@ def _nothing_left_by(who: str) -> Iterator[None]:
     new_threads = [
         t
         for t in threading.enumerate()
-        if t not in threads_before and not t.name.startswith(PROGRAM_THREADS)
+        if t not in threads_before and t not in REPORTED and not t.name.startswith(PROGRAM_THREADS)
     ]
     for thread in new_threads:
         thread.join(LEAK_GRACE)
-    left_threads = [t.name for t in new_threads if t.is_alive()]
+    left_threads = [t for t in new_threads if t.is_alive()]
+    REPORTED.update(left_threads)
     left_children = []
     # multiprocessing's own processes are joined through multiprocessing, which must do the
     # reaping to know they ended; psutil waits for the others (and reaps zombies).
@@ -111,7 +116,7 @@ def _nothing_left_by(who: str) -> Iterator[None]:
     psutil.wait_procs(alive, timeout=LEAK_GRACE)
     if left_threads or left_children:
         pytest.fail(
-            f'{who} left behind threads {left_threads} and child processes '
+            f'{who} left behind threads {[t.name for t in left_threads]} and child processes '
             f'{left_children}: every unit a test or a fixture starts must be stopped and joined',
             pytrace=False,
         )
