@@ -20,7 +20,8 @@ from concurrent.futures import Executor, as_completed
 from contextlib import AbstractContextManager, contextmanager
 
 from distributed import Client, LocalCluster, get_worker
-from distributed.comm import connect, parse_address, parse_host_port
+from distributed.comm.addressing import parse_address, parse_host_port
+from distributed.comm.core import connect
 
 from concur import arguments, checkers
 from concur.checkers import NUMBERS, PrimeResult, check_prime, largest_first

@@ -57,12 +57,9 @@ class Cluster:
     """The module's cluster, and how to reach each kind of worker in it."""
 
     client: Client
+    address: str  # the scheduler's
     singles: list[str]  # the addresses of the workers of one thread each
     threaded: str  # the address of the worker with WORKERS threads
-
-    @property
-    def address(self) -> str:
-        return self.client.scheduler.address
 
 
 @pytest.fixture(scope='module')
@@ -73,6 +70,7 @@ def dask_cluster() -> Iterator[Cluster]:
         # The local cluster's workers follow one spec: the threaded worker is that spec with
         # more threads, added under a name of its own, and started by asking for one more worker.
         local = client.cluster
+        assert local is not None
         single = local.new_spec
         threaded = {**single, 'options': {**single['options'], 'nthreads': WORKERS}}
         local.worker_spec[THREADED] = threaded
@@ -85,6 +83,7 @@ def dask_cluster() -> Iterator[Cluster]:
         client.gather([client.submit(cluster.check_on_worker, 2, workers=[a]) for a in names])
         yield Cluster(
             client,
+            local.scheduler_address,
             singles=[address for address, name in names.items() if name != THREADED],
             threaded=next(address for address, name in names.items() if name == THREADED),
         )
@@ -417,6 +416,7 @@ class Command:
     command never blocks on a full pipe."""
 
     def __init__(self, *args: str) -> None:
+        self.command = ' '.join(['dask', *args])
         self.process = subprocess.Popen(
             [sys.executable, '-m', 'dask', *args],
             stdout=subprocess.DEVNULL,
@@ -442,9 +442,9 @@ class Command:
             try:
                 line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                pytest.fail(f'{self.process.args} wrote no {label!r} within {DEMO_TIMEOUT:g} s')
+                pytest.fail(f'{self.command} wrote no {label!r} within {DEMO_TIMEOUT:g} s')
             if not line:
-                pytest.fail(f'{self.process.args} ended before it wrote {label!r}')
+                pytest.fail(f'{self.command} ended before it wrote {label!r}')
             if label in line:
                 return line.split()[-1]
 
