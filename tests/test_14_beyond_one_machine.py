@@ -390,8 +390,8 @@ def test_a_task_costs_more_on_a_cluster_than_in_a_local_process_pool(dask_cluste
             f'{cost.pool * 1e3:.2f} ms in the pool: for the cluster to cost under a tenth of '
             f'the work, a task must work at least {10 * cost.cluster * 1e3:.0f} ms',
             f'at least {HOPS_RATIO}x: twice the hops of a pool, and the scheduler on top',
-            f'a ProcessPoolExecutor of {WORKERS} processes; {TINY_TASKS} tiny tasks each, the '
-            f'best of 2 runs',
+            f'a pool of {WORKERS} processes (ProcessPoolExecutor); {TINY_TASKS} tiny tasks '
+            f'each, the best of 2 runs',
             meaning='a task travelled through the cluster as cheaply as through a local pool, '
             'as if it never went through the scheduler',
         )
