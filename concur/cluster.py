@@ -143,7 +143,7 @@ def _connect(address: str) -> Iterator[Client]:
     with Client(address, timeout=CONNECT_TIMEOUT) as client:
         try:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not yet the built-in TimeoutError on Python 3.10
             raise NoCluster(
                 f'the Dask scheduler at {address} has no worker: none joined within '
                 f'{CONNECT_TIMEOUT:g} s'
