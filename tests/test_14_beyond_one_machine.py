@@ -371,7 +371,9 @@ def test_a_task_costs_more_on_a_cluster_than_in_a_local_process_pool(dask_cluste
     def trial() -> Cost:
         executor = dask_cluster.client.get_executor(workers=dask_cluster.singles, pure=False)
         costs = {'cluster': math.inf, 'pool': math.inf}
-        with ProcessPoolExecutor(WORKERS) as pool:
+        # Spawned: this process runs Dask's threads, and forking a process that has threads
+        # may copy a lock that one of them holds.
+        with ProcessPoolExecutor(WORKERS, mp_context=machine.context('spawn')) as pool:
             wait([pool.submit(checkers.check_prime, 2) for _ in range(WORKERS)])  # all started
             for _ in range(2):  # interleaved, the best of each: fair if a core is lost a while
                 pooled = per_task(lambda: pool.submit(checkers.check_prime, 2))
