@@ -122,6 +122,10 @@ def local_cluster(workers: int) -> Iterator[Client]:
             processes=True,
             host=LOOPBACK,
             dashboard_address=None,
+            # No dashboard, but the scheduler still serves a few HTTP routes (health, metrics),
+            # on port 8787 unless told otherwise: a random loopback port instead, so that clusters
+            # started side by side (by parallel test runs) do not collide.
+            scheduler_kwargs={'dashboard_address': f'{LOOPBACK}:0'},
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -465,7 +465,9 @@ def test_the_same_checker_reaches_a_cluster_started_apart_by_its_scheduler_addre
     command line checks the numbers there given nothing but the scheduler's address, and it is
     the worker started apart that checks them."""
     file = str(tmp_path / 'scheduler.json')
-    loopback = ('--host', cluster.LOOPBACK, '--no-dashboard')
+    # Loopback only, the HTTP routes too (on a random port: 8787 may be taken).
+    here = cluster.LOOPBACK
+    loopback = ('--host', here, '--no-dashboard', '--dashboard-address', f'{here}:0')
     scheduler = Command('scheduler', *loopback, '--port', '0', '--scheduler-file', file)
     # Started at once, so that both import Dask together: it waits for the scheduler's file.
     worker = Command('worker', *loopback, '--scheduler-file', file, '--nthreads', '1', '--no-nanny')

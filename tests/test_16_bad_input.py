@@ -184,8 +184,6 @@ def test_primes_command_says_in_one_line_when_no_cluster_answers_at_the_address(
     """A cluster is only known to be there by connecting: within CONNECT_TIMEOUT a scheduler must
     answer at the address and have a worker, or the command line says which was missing."""
     pytest.importorskip('distributed', reason=NO_DASK)
-    from distributed import LocalCluster
-
     from concur import cluster
 
     monkeypatch.setattr(cluster, 'CONNECT_TIMEOUT', 0.2)  # short, for the test's sake
@@ -197,10 +195,8 @@ def test_primes_command_says_in_one_line_when_no_cluster_answers_at_the_address(
             port.bind((cluster.LOOPBACK, 0))
             address, missing = f'tcp://{cluster.LOOPBACK}:{port.getsockname()[1]}', 'answered'
         else:
-            local = stack.enter_context(
-                LocalCluster(n_workers=0, host=cluster.LOOPBACK, dashboard_address=None)
-            )
-            address, missing = local.scheduler_address, 'has no worker'
+            client = stack.enter_context(cluster.local_cluster(0))
+            address, missing = client.scheduler_info()['address'], 'has no worker'
         with pytest.raises(SystemExit) as exit_:
             main(['primes', 'dask', '--scheduler', address])
     error = capsys.readouterr().err
