@@ -240,7 +240,7 @@ def test_k_single_threaded_workers_check_numbers_about_k_times_faster_on_k_free_
         return Verdict(
             holds if consistent else None,
             f'{k} workers were {against.speedup:.2f}x faster, using {against.run.cores:.2f} '
-            f'cores; {len(workers)} workers checked numbers, in {len(threads)} threads',
+            f'cores; {len(workers)} of {k} workers checked numbers, in {len(threads)} threads',
             f'at least {SHARE_OF_MODEL * model:.2f}x: {SHARE_OF_MODEL} of {model:.2f}x, modelled '
             f"from one worker's checks and round trips shared by {k} workers of one thread",
             against.compared_with(),
@@ -292,7 +292,7 @@ def test_a_worker_with_k_threads_checks_numbers_no_faster_than_one_thread_where_
         measured = (
             f'{k} threads of one worker took {ratio:.2f} of the time of one thread '
             f'({against.run.wall:.2f} s), using {against.run.cores:.2f} cores; {threads} of '
-            f'them checked numbers'
+            f'the {k} checked numbers'
         )
         if not gil_enabled:
             model = modelled_speedup(against.one, k)
