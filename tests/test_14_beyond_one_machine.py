@@ -420,7 +420,7 @@ class Command:
     command never blocks on a full pipe."""
 
     def __init__(self, *args: str) -> None:
-        self.command = ' '.join(['dask', *args])
+        self.command = f'dask {args[0]}'
         self.process = subprocess.Popen(
             [sys.executable, '-m', 'dask', *args],
             stdout=subprocess.DEVNULL,
@@ -437,18 +437,21 @@ class Command:
             self._lines.put(line)
         self._lines.put('')  # the end of the log
 
-    def announced(self, label: str) -> str:
-        """The last word of the first line of the log that holds ``label``, within DEMO_TIMEOUT
-        (a command, start-up included)."""
+    def announced(self, label: str, within: float = DEMO_TIMEOUT, meaning: str = '') -> str:
+        """The last word of the next line of the log that holds ``label``, within ``within``
+        seconds (DEMO_TIMEOUT: a command, start-up included); ``meaning`` says what a failure
+        means."""
         __tracebackhide__ = True
-        deadline = time.monotonic() + DEMO_TIMEOUT
+        deadline = time.monotonic() + within
         while True:
             try:
-                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                line: str | None = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                pytest.fail(f'{self.command} wrote no {label!r} within {DEMO_TIMEOUT:g} s')
+                line = None
+            if line is None:
+                pytest.fail(f'{self.command} wrote no {label!r} within {within:g} s{meaning}')
             if not line:
-                pytest.fail(f'{self.command} ended before it wrote {label!r}')
+                pytest.fail(f'{self.command} ended before it wrote {label!r}{meaning}')
             if label in line:
                 return line.split()[-1]
 
@@ -479,6 +482,12 @@ def test_the_same_checker_reaches_a_cluster_started_apart_by_its_scheduler_addre
         monkeypatch.setattr(checkers, 'NUMBERS', tuple(ns(fast)))
         assert main(['primes', 'dask', '--scheduler', address]) == 0
         lines = capsys.readouterr().out.splitlines()
+        # The scheduler started apart notes each client that connects: the command line's.
+        scheduler.announced(
+            'Receive client connection',
+            JOIN_TIMEOUT,
+            f': the command line did not check the numbers on the cluster at {address}',
+        )
         results = list(cluster.dask(ns(fast), scheduler=address))
     finally:
         worker.stop()
