@@ -120,7 +120,8 @@ def test_a_dask_cluster_checks_every_number_once_in_worker_processes_not_this_on
     assert not here, (
         f'expected every number checked in a worker process other than this one (pid '
         f'{os.getpid()}), but {len(here)} of {len(results)} were checked in this very process: '
-        f'the workers are threads of the test process (processes=False), sharing its GIL'
+        f'as when the workers are threads of the test process (LocalCluster(processes=False)), '
+        f'sharing its GIL'
     )
 
 
