@@ -1,6 +1,7 @@
 """The spec's pytest plugin: the guards every test runs under, and what a run tells its reader.
 
-- Every test must leave no thread and no child process behind (``no_leaks``).
+- Every test must leave no thread and no child process behind (``no_leaks``); so must the
+  fixtures a module's tests share, when they end (``no_leaks_from_module_fixtures``).
 - Tests marked ``cpu`` measure CPU time or speed; under pytest-xdist they take turns, holding one
   lock file (``cpu_turn``), so that they never compete with each other for the cores.
 - ``report.add(Row(...))`` records a verdict, a spinner's timeline or a worker chart; the end of
@@ -10,8 +11,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
+import weakref
+from collections.abc import Iterator
 
 import psutil
 import pytest
@@ -50,13 +54,50 @@ def cpu_turn(
 @pytest.fixture(autouse=True)
 def no_leaks():
     """Fail a test that leaves a thread or a child process running; stop what it left."""
+    with _nothing_left_by('the test'):
+        yield
+
+
+# ---- the leak guard around a module: units that its tests share ---------------------------------
+# A fixture shared by a module's tests (a Dask cluster: a second to start) starts its units before
+# the module's first test and stops them after its last, so the guard of each test counts them as
+# there before it. This guard holds the module's fixtures to the same rule: whatever they started
+# is gone when they end, or the module's last test errors at teardown. Autouse, so it is set up
+# before any other fixture of the module and torn down after them.
+
+
+@pytest.fixture(scope='module', autouse=True)
+def no_leaks_from_module_fixtures():
+    """Fail a module whose shared fixtures leave a thread or a child process running."""
+    with _nothing_left_by("the module's shared fixtures"):
+        yield
+
+
+# Threads a library starts once, when first needed, and keeps for the life of the program, as
+# multiprocessing keeps its resource tracker: not the units of the test that happened to start
+# them. Dask's scheduler hands work to a pool of one 'Dask-Offload' thread (distributed.utils).
+PROGRAM_THREADS = ('Dask-Offload',)
+# Threads a guard has reported already: a thread cannot be stopped from outside, so one that a
+# test left may still run when the module ends, and the test failed for it once already.
+REPORTED: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+@contextlib.contextmanager
+def _nothing_left_by(who: str) -> Iterator[None]:
+    """Fail unless every thread and child process started in the block is gone at its end;
+    stop what was left."""
     threads_before = set(threading.enumerate())
     children_before = {p.pid for p in measure.children()}
     yield
-    new_threads = [t for t in threading.enumerate() if t not in threads_before]
+    new_threads = [
+        t
+        for t in threading.enumerate()
+        if t not in threads_before and t not in REPORTED and not t.name.startswith(PROGRAM_THREADS)
+    ]
     for thread in new_threads:
         thread.join(LEAK_GRACE)
-    left_threads = [t.name for t in new_threads if t.is_alive()]
+    left_threads = [t for t in new_threads if t.is_alive()]
+    REPORTED.update(left_threads)
     left_children = []
     # multiprocessing's own processes are joined through multiprocessing, which must do the
     # reaping to know they ended; psutil waits for the others (and reaps zombies).
@@ -75,8 +116,8 @@ def no_leaks():
     psutil.wait_procs(alive, timeout=LEAK_GRACE)
     if left_threads or left_children:
         pytest.fail(
-            f'the test left behind threads {left_threads} and child processes '
-            f'{left_children}: every unit a test starts must be stopped and joined',
+            f'{who} left behind threads {[t.name for t in left_threads]} and child processes '
+            f'{left_children}: every unit a test or a fixture starts must be stopped and joined',
             pytrace=False,
         )
 

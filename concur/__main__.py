@@ -7,11 +7,13 @@ import functools
 import multiprocessing
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import NoReturn
 
 from concur import checkers, machine, primes, spinner, spinner_async, supervisors
 from concur.arguments import positive_int, positive_number
+
+Checker = Callable[..., Iterator[checkers.PrimeResult]]
 
 
 class Parser(argparse.ArgumentParser):
@@ -59,26 +61,59 @@ def run_spinner(args: argparse.Namespace) -> int:
 
 def run_primes(args: argparse.Namespace) -> int:
     numbers = checkers.NUMBERS
-    if args.start_method and args.model not in checkers.PROCESS_CHECKERS:
-        args.parser.error(
-            f'--start-method is for {" and ".join(checkers.PROCESS_CHECKERS)}, not {args.model}'
-        )
-    options = {} if args.model == 'sequential' else {'workers': args.workers}
+    for option, models, given in [
+        ('--start-method', checkers.PROCESS_CHECKERS, args.start_method),
+        ('--scheduler', ('dask',), args.scheduler),
+    ]:
+        if given and args.model not in models:
+            args.parser.error(f'{option} is for {" and ".join(models)}, not {args.model}')
+    if args.scheduler and args.workers is not None:
+        args.parser.error('WORKERS is for a local cluster: the cluster at --scheduler has its own')
+    workers = args.cores if args.workers is None else args.workers
+    options: dict[str, object] = {} if args.model == 'sequential' else {'workers': workers}
     if args.start_method:
         options['start_method'] = args.start_method
-    how = (
-        'sequentially'
-        if args.model == 'sequential'
-        else f'with {args.model}, {args.workers} workers'
-    )
+    if args.scheduler:
+        options = {'scheduler': args.scheduler}
+    check, unreachable = checker(args)
+    try:
+        results = check(numbers, **options)
+    except ValueError as error:  # an address that is not one, refused before connecting
+        args.parser.error(str(error))
+    if args.model == 'sequential':
+        how = 'sequentially'
+    elif args.scheduler:
+        how = f'on the Dask cluster at {args.scheduler}'
+    else:
+        how = f'with {args.model}, {workers} workers'
     print(f'Checking {len(numbers)} numbers {how}:')
     start = time.perf_counter()
     checked = 0
-    for result in checkers.CHECKERS[args.model](numbers, **options):
-        checked += 1
-        print(f'{result.n:21_}  {"P" if result.prime else " "}  {result.elapsed:9.6f}s', flush=True)
+    try:
+        for result in results:
+            checked += 1
+            print(
+                f'{result.n:21_}  {"P" if result.prime else " "}  {result.elapsed:9.6f}s',
+                flush=True,
+            )
+    except unreachable as error:
+        args.parser.error(str(error))
     print(f'{checked} checks in {time.perf_counter() - start:.2f}s')
     return 0
+
+
+def checker(args: argparse.Namespace) -> tuple[Checker, tuple[type[Exception], ...]]:
+    """The checker the model names, and the errors that say its cluster could not be reached:
+    for dask, from the one module of concur that imports Dask."""
+    if args.model != 'dask':
+        return checkers.CHECKERS[args.model], ()
+    try:
+        from concur import cluster
+    except ImportError as error:
+        args.parser.error(
+            f"dask needs Dask's distributed package ({error}): python -m pip install distributed"
+        )
+    return cluster.dask, (cluster.NoCluster,)
 
 
 def parser() -> Parser:
@@ -119,24 +154,31 @@ def parser() -> Parser:
     )
     check_demo.add_argument(
         'model',
-        choices=list(checkers.CHECKERS),
+        choices=[*checkers.CHECKERS, 'dask'],
         help='sequential: in this thread; threads, procs: workers fed by queues; '
-        'pool: a ProcessPoolExecutor; interpreters (Python 3.14+): subinterpreters',
+        'pool: a ProcessPoolExecutor; interpreters (Python 3.14+): subinterpreters; '
+        'dask: a Dask cluster (needs the distributed package)',
     )
     cores = machine.usable_cores()
     check_demo.add_argument(
         'workers',
         nargs='?',
         type=workers,
-        default=cores,
-        help=f'how many workers (default: the {cores} usable cores; sequential has none)',
+        help=f'how many workers (default: the {cores} usable cores; sequential has none, '
+        f'nor a cluster at --scheduler)',
     )
     check_demo.add_argument(
         '--start-method',
         choices=multiprocessing.get_all_start_methods(),
         help="how procs and pool start their processes (default: the platform's)",
     )
-    check_demo.set_defaults(run=run_primes, parser=check_demo)
+    check_demo.add_argument(
+        '--scheduler',
+        metavar='ADDRESS',
+        help="dask: the address of a running cluster's scheduler, such as tcp://192.168.1.5:8786 "
+        '(default: start a local cluster of WORKERS processes on 127.0.0.1, closed at the end)',
+    )
+    check_demo.set_defaults(run=run_primes, parser=check_demo, cores=cores)
     return top
 
 

@@ -7,6 +7,9 @@ when to stop waiting for something that should long have happened. The rule:
   milliseconds. Use it for every join, ``get`` and ``wait`` in the code and the tests.
 - ``LEAK_GRACE``: how long the suite's leak guard waits for a unit a test left behind.
 - ``DEMO_TIMEOUT``: a live demo run as a command (``python -m concur ...``), start-up included.
+- ``CONNECT_TIMEOUT``: reaching a Dask scheduler at an address, and its first worker joining it;
+  past it the cluster counts as unreachable. On loopback it takes milliseconds, on a network
+  a second at most.
 - ``TEST_TIMEOUT``: a whole test (pytest-timeout, set in ``pytest.ini``; the suite checks that
   they agree).
 
@@ -17,4 +20,5 @@ raising it: a bound that hides a slow hand-off hides a claim that fails.
 JOIN_TIMEOUT = 5.0
 LEAK_GRACE = 3.0
 DEMO_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0
 TEST_TIMEOUT = 60

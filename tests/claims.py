@@ -6,6 +6,7 @@ at the claim in the test, and says what was expected, what was measured, and wha
 
 from __future__ import annotations
 
+import collections
 import math
 import subprocess
 import sys
@@ -14,13 +15,25 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import pytest
+
+from concur import checkers, machine
+from concur.primes import Number
 from concur.protocols import Unit
 from concur.testing.evidence import Verdict
 from concur.testing.framelog import Written
-from concur.testing.records import Timeline
+from concur.testing.records import Span, Timeline, WorkerChart
+from concur.testing.workload import ns
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
 T = TypeVar('T')
+
+# Why a claim about a Dask cluster skips where Dask's distributed package is missing.
+NO_DASK = (
+    "Dask's distributed package is not installed for this Python, so there is no cluster to run "
+    'the checker on (python -m pip install distributed; a free-threaded build may lack a wheel '
+    'of a package it needs)'
+)
 
 
 @dataclass
@@ -65,6 +78,43 @@ def assert_at_most(measured: float, high: float, *, what: str, meaning: str) -> 
     assert measured <= high, (
         f'expected {what} of at most {high:.3g}, measured {measured:.3g}: {meaning}'
     )
+
+
+def needs_cores(count: int) -> None:
+    """Skip a claim that needs more cores than this process may use."""
+    if machine.usable_cores() < count:
+        pytest.skip(
+            f'this machine gives this process {machine.usable_cores()} usable core(s); '
+            f'the claim needs at least {count}'
+        )
+
+
+def assert_reported_once_each(
+    results: list[checkers.PrimeResult], numbers: tuple[Number, ...]
+) -> None:
+    """Fail unless each of ``numbers`` was reported once, with its known verdict."""
+    __tracebackhide__ = True
+    times = collections.Counter(result.n for result in results)
+    missing = [n for n in ns(numbers) if not times[n]]
+    repeated = [n for n, count in times.items() if count > 1]
+    strangers = [n for n in times if n not in ns(numbers)]
+    assert not (missing or repeated or strangers), (
+        f'expected each of the {len(numbers)} numbers reported once; missing {missing}, '
+        f'reported more than once {repeated}, never asked for {strangers}'
+    )
+    verdicts = dict(numbers)
+    wrong = [result.n for result in results if result.prime != verdicts[result.n]]
+    assert not wrong, f'wrong verdict for {wrong}'
+
+
+def worker_chart(
+    section: str, title: str, results: Sequence[checkers.PrimeResult], began: float
+) -> WorkerChart:
+    """Which worker checked which number, and when: seconds from ``began``, when the run began."""
+    spans = tuple(
+        Span(r.worker, r.n, r.started - began, r.started - began + r.elapsed) for r in results
+    )
+    return WorkerChart(section, title, spans)
 
 
 def finish(unit: Unit) -> None:

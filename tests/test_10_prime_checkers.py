@@ -16,13 +16,13 @@ from collections.abc import Generator
 from typing import NamedTuple, cast
 
 import pytest
-from claims import assert_at_most
+from claims import assert_at_most, assert_reported_once_each, needs_cores, worker_chart
 
 from concur import checkers, machine
 from concur.primes import Number
 from concur.testing import measure
 from concur.testing.evidence import Machine, Verdict, judge
-from concur.testing.records import Span, WorkerChart
+from concur.testing.records import WorkerChart
 from concur.testing.workload import hard_numbers, ns
 
 # Every test here keeps cores busy, checking primes or starting processes: under pytest-xdist they
@@ -70,41 +70,12 @@ def check(model: str, numbers: list[int], **options: object) -> Checked:
 
 def chart(title: str, run: Checked) -> WorkerChart:
     """Which worker checked which number, and when, for the end report."""
-    spans = tuple(
-        Span(r.worker, r.n, r.started - run.began, r.started - run.began + r.elapsed)
-        for r in run.results
-    )
-    return WorkerChart(SECTION, title, spans)
+    return worker_chart(SECTION, title, run.results, run.began)
 
 
 def shares(run: Checked, k: int) -> str:
     counts = run.workers()
     return f'{len(counts)} of {k} workers took a share ({", ".join(map(str, counts.values()))})'
-
-
-def needs_cores(count: int) -> None:
-    if machine.usable_cores() < count:
-        pytest.skip(
-            f'this machine gives this process {machine.usable_cores()} usable core(s); '
-            f'the claim needs at least {count}'
-        )
-
-
-def assert_reported_once_each(
-    results: list[checkers.PrimeResult], numbers: tuple[Number, ...]
-) -> None:
-    __tracebackhide__ = True
-    times = collections.Counter(result.n for result in results)
-    missing = [n for n in ns(numbers) if not times[n]]
-    repeated = [n for n, count in times.items() if count > 1]
-    strangers = [n for n in times if n not in ns(numbers)]
-    assert not (missing or repeated or strangers), (
-        f'expected each of the {len(numbers)} numbers reported once; missing {missing}, '
-        f'reported more than once {repeated}, never asked for {strangers}'
-    )
-    verdicts = dict(numbers)
-    wrong = [result.n for result in results if result.prime != verdicts[result.n]]
-    assert not wrong, f'wrong verdict for {wrong}'
 
 
 # ---- P1: every checker reports every number once, with the right verdict -----------------------

@@ -6,10 +6,13 @@ from the command line. Not the chapter: what a learner meets when a call goes wr
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import sys
 from functools import partial
 
 import pytest
-from claims import run_demo
+from claims import NO_DASK, run_demo
 
 from concur import (
     checkers,
@@ -146,3 +149,91 @@ def test_checkers_refuse_bad_arguments_before_starting_workers(model, arguments,
 def test_process_checkers_refuse_an_unknown_start_method():
     with pytest.raises(ValueError, match='start_method'):
         checkers.procs([3], 1, 'thread')
+
+
+# ---- the checker on a Dask cluster ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['dask', '--scheduler', 'nonsense'], 'scheduler must be an address'),
+        (['dask', '--scheduler', 'tcp://127.0.0.1'], 'missing port'),
+        (['dask', '--scheduler', 'http://127.0.0.1:8786'], 'scheme tcp or tls'),
+        (['dask', '--scheduler', 'tcp://127.0.0.1:99999'], 'a port from 1 to 65535'),
+        (['dask', '2', '--scheduler', 'tcp://127.0.0.1:8786'], 'WORKERS is for a local cluster'),
+        (['procs', '--scheduler', 'tcp://127.0.0.1:8786'], '--scheduler is for dask'),
+    ],
+    ids=['no port or scheme', 'no port', 'http', 'port 99999', 'workers too', 'procs'],
+)
+def test_primes_command_refuses_a_bad_scheduler_address_in_one_line_with_status_2(
+    args, message, capsys
+):
+    """A scheduler's address is refused before anything connects when it cannot be one."""
+    pytest.importorskip('distributed', reason=NO_DASK)
+    with pytest.raises(SystemExit) as exit_:
+        main(['primes', *args])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(error.splitlines()) == 1 and message in error, error
+
+
+@pytest.mark.parametrize('scheduler', ['nothing listens', 'a scheduler without workers'])
+def test_primes_command_says_in_one_line_when_no_cluster_answers_at_the_address(
+    scheduler, monkeypatch, capsys
+):
+    """A cluster is only known to be there by connecting: within CONNECT_TIMEOUT a scheduler must
+    answer at the address and have a worker, or the command line says which was missing."""
+    pytest.importorskip('distributed', reason=NO_DASK)
+    from concur import cluster
+
+    monkeypatch.setattr(cluster, 'CONNECT_TIMEOUT', 0.2)  # short, for the test's sake
+    with contextlib.ExitStack() as stack:
+        if scheduler == 'nothing listens':
+            # A port bound and not listening: a connection there is refused, and no one else can
+            # start listening on it meanwhile.
+            port = stack.enter_context(socket.socket())
+            port.bind((cluster.LOOPBACK, 0))
+            address, missing = f'tcp://{cluster.LOOPBACK}:{port.getsockname()[1]}', 'answered'
+        else:
+            client = stack.enter_context(cluster.local_cluster(0))
+            address, missing = client.scheduler_info()['address'], 'has no worker'
+        with pytest.raises(SystemExit) as exit_:
+            main(['primes', 'dask', '--scheduler', address])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(error.splitlines()) == 1, error
+    assert missing in error and address in error, error
+
+
+def test_primes_command_says_how_to_install_dask_where_it_is_missing(monkeypatch, capsys):
+    """The dask model is always offered; where Dask is not installed, choosing it says how to
+    install it instead of a traceback."""
+    import concur
+
+    monkeypatch.delattr(concur, 'cluster', raising=False)
+    monkeypatch.setitem(sys.modules, 'concur.cluster', None)  # as if it could not be imported
+    with pytest.raises(SystemExit) as exit_:
+        main(['primes', 'dask'])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(error.splitlines()) == 1, error
+    assert 'pip install distributed' in error, error
+
+
+@pytest.mark.parametrize(
+    'arguments, error, name',
+    [
+        ({'workers': 0}, ValueError, 'workers'),
+        ({'numbers': [3, 0]}, ValueError, r'numbers\[1\]'),
+        ({'scheduler': 8786}, TypeError, 'scheduler'),
+        ({'scheduler': 'tcp://127.0.0.1'}, ValueError, 'scheduler'),
+        ({'scheduler': 'tcp://127.0.0.1:8786', 'workers': 2}, ValueError, 'workers'),
+    ],
+    ids=['workers=0', 'number 0', 'scheduler=int', 'no port', 'workers and scheduler'],
+)
+def test_the_dask_checker_refuses_bad_arguments_before_connecting(arguments, error, name):
+    """The error names the argument, and comes at the call, before any cluster starts or is
+    reached."""
+    pytest.importorskip('distributed', reason=NO_DASK)
+    from concur import cluster
+
+    with pytest.raises(error, match=name):
+        cluster.dask(**arguments)

@@ -523,3 +523,35 @@ def test_the_stepping_worker_takes_no_step_once_its_event_is_set():
     stop.set()
     units.work_in_steps(marks, STEP, under_way, stop)
     assert marks[1:] == [0.0] * 3 and not under_way.is_set(), f'it took steps: marks {marks}'
+
+
+# ---- the leak guard around the fixtures a module shares (the Dask cluster's) --------------------
+
+
+@pytest.mark.parametrize('stops', [True, False], ids=['stopped', 'left running'])
+def test_the_leak_guard_fails_a_module_whose_shared_fixture_leaves_a_unit_running(guarded, stops):
+    """A fixture that a module's tests share starts its units before the first test and stops
+    them after the last, where no test's own guard looks: the module's guard fails the last test
+    at teardown if they are still running, and the tests themselves pass."""
+    guarded.makepyfile(
+        'import threading\n\nimport pytest\n\nstop = threading.Event()\n\n\n'
+        "@pytest.fixture(scope='module')\n"
+        'def shared():\n'
+        f"    unit = threading.Thread(target=stop.wait, args=({LEFT_FOR},), name='shared')\n"
+        '    unit.start()\n'
+        '    yield\n'
+        f'    if {stops}:\n'
+        '        stop.set()\n'
+        '        unit.join()\n\n\n'
+        'def test_first(shared):\n    pass\n\n\n'
+        'def test_last(shared):\n    pass\n'
+    )
+    result = guarded.runpytest('-p', 'no:cacheprovider')
+    if stops:
+        result.assert_outcomes(passed=2)
+    else:
+        result.assert_outcomes(passed=2, errors=1)
+        result.stdout.fnmatch_lines(
+            ['*ERROR at teardown of test_last*', "*the module's shared fixtures left behind*"]
+        )
+        assert "threads ['shared']" in result.stdout.str()
