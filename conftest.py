@@ -37,17 +37,30 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(autouse=True)
 def cpu_turn(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
-):
-    """Under pytest-xdist, a test marked ``cpu`` runs holding a lock file that all the workers of
-    the run share (in the run's own temporary folder), so CPU-measuring tests take turns.
+) -> Iterator[None]:
+    """Under pytest-xdist, a test marked ``cpu`` holds the cores it needs while it runs, so that
+    tests whose verdicts depend on time or free cores never take cores from each other.
 
-    A lock rather than pytest-xdist's ``--dist loadgroup``: it holds whatever ``--dist`` the
-    reader picks, and loadgroup has no effect with pytest 9.2 and pytest-xdist 3.8.
+    Each usable core is a lock file in the run's own temporary folder. A test marked
+    ``cpu(cores=1)`` holds one core, the one of its xdist worker (worker i, core i modulo the
+    cores), so that two such tests run side by side on two cores; a test marked plain ``cpu``
+    holds every core. Cores are always taken in the same order, so no two tests wait on each
+    other in a circle. Locks rather than pytest-xdist's ``--dist loadgroup``: they hold whatever
+    ``--dist`` the reader picks, and loadgroup has no effect with pytest 9.2 and xdist 3.8.
     """
-    if worker_id == 'master' or request.node.get_closest_marker('cpu') is None:
+    marker = request.node.get_closest_marker('cpu')
+    if worker_id == 'master' or marker is None:
         yield
         return
-    with FileLock(tmp_path_factory.getbasetemp().parent / 'concur-cpu.lock'):
+    usable = machine.usable_cores()
+    folder = tmp_path_factory.getbasetemp().parent
+    if marker.kwargs.get('cores', usable) >= usable:
+        taken = list(range(usable))
+    else:
+        taken = [int(worker_id.removeprefix('gw')) % usable]
+    with contextlib.ExitStack() as held:
+        for core in taken:
+            held.enter_context(FileLock(folder / f'concur-core-{core}.lock'))
         yield
 
 

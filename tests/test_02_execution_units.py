@@ -258,7 +258,7 @@ def contend() -> Contention:
     return Contention(free, waited, held_for[0])
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_a_thread_wanting_a_held_lock_waits_about_as_long_as_the_holder_keeps_it(report):
     """Contention: while one thread holds the lock, another that asks for it blocks until the
     holder releases it; a free lock is taken at once."""
@@ -404,7 +404,7 @@ def measure_costs() -> dict[str, Cost]:
     }
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_a_coroutine_is_the_cheapest_unit_to_start_and_to_keep_and_a_process_the_dearest(report):
     """A task is a few objects the event loop schedules; a thread also needs an OS thread and its
     stack; a process is a new OS process with a whole interpreter (copied by fork, or started

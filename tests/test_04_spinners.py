@@ -113,7 +113,7 @@ def judge_frames(
     )
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 @pytest.mark.parametrize('model', supervisors.MODELS)
 def test_spinner_shows_a_frame_every_interval_while_slow_works_then_answers_42(model, spun, report):
     """slow() only sleeps, so whichever unit runs the spinner gets to run every interval."""
@@ -146,7 +146,7 @@ def test_process_spinner_writes_from_another_process(spun):
     )
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_process_spinner_spins_at_full_rate_once_started_under_every_start_method(
     start_method, report
 ):
@@ -277,7 +277,7 @@ def seconds_to_stop(model: str) -> float:
     return stopped
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 @pytest.mark.parametrize('model', supervisors.MODELS)
 def test_spinner_is_gone_at_once_when_told_to_stop(model, report):
     """Event.wait() returns as soon as the event is set, and cancel() wakes the sleeping task,

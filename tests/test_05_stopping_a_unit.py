@@ -94,7 +94,7 @@ def hand_off() -> float:
     return (sys.getswitchinterval() if machine.gil_enabled() else 0.0) + WAKE_LATE
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
     """Python has no way to kill a thread; a worker that looks at an Event before each step of
     its loop notices the request at the end of the step it is in, and returns."""
@@ -171,7 +171,7 @@ def stop_a_process(start_method: str) -> tuple[Stopped, int | None]:
 TERMINATED = -signal.SIGTERM
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_a_busy_process_is_ended_from_outside_at_once_by_terminate(start_method, report):
     """The operating system ends the child wherever it is: it need not look at anything, unlike a
     thread, which nothing can end from outside. It ends within the step it is in."""
@@ -293,7 +293,7 @@ def cancel_a_task_in_is_prime(numbers: Sequence[Number]) -> Interrupted:
     return asyncio.run(supervise())
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_cancel_reaches_a_task_running_plain_is_prime_only_after_the_work_returns(fast, report):
     """A task gives the loop back only at an ``await``: while it runs plain is_prime the loop
     cannot even run cancel(). The request waits for the work to return, and then lands at the

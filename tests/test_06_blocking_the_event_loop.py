@@ -86,7 +86,7 @@ def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(rep
     )
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_coroutine_spinner_spins_when_the_coroutine_awaits_asyncio_sleep(report):
     """await asyncio.sleep() hands the loop back, so the spinner task runs every interval."""
     run = judge(

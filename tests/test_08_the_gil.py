@@ -162,7 +162,7 @@ def test_thread_spinner_still_spins_while_the_main_thread_runs_is_prime(calibrat
     )
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_coroutine_spinner_is_frozen_until_is_prime_returns_in_a_coroutine(
     calibrated_prime, report
 ):
@@ -288,7 +288,7 @@ def nap_chunk(run: Run, n: int) -> float:
     return run.span.seconds / math.ceil(divisors / primes.NAP_EVERY)
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_coroutine_spinner_spins_when_is_prime_naps(calibrated_prime, report):
     """is_prime_nap awaits asyncio.sleep(0) after each chunk of divisions, and the loop runs the
     spinner there: a due frame waits for at most three chunks (the one running when the timer

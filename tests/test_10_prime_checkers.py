@@ -25,10 +25,6 @@ from concur.testing.evidence import Machine, Verdict, judge
 from concur.testing.records import WorkerChart
 from concur.testing.workload import hard_numbers, ns
 
-# Every test here keeps cores busy, checking primes or starting processes: under pytest-xdist they
-# take turns with the other cpu tests, so that none disturbs a timing.
-pytestmark = pytest.mark.cpu
-
 SECTION = 'prime checkers'
 # The claims' numbers are checked in about this many seconds, each number taking 1/COUNT of it:
 # a few tenths of a second, so that a test takes one or two, yet long against starting processes.
@@ -126,6 +122,7 @@ def against_sequential(model: str, numbers: list[int], k: int) -> Versus:
     return Versus(min(first, check('sequential', numbers).seconds), run, k)
 
 
+@pytest.mark.cpu
 @pytest.mark.parametrize('k', [2, 4], ids=['2 threads', '4 threads'])
 def test_threads_take_at_least_the_sequential_time_for_cpu_bound_work(k, work, report):
     """Under the GIL only one thread runs Python code at a time, so k threads take turns at the
@@ -177,6 +174,7 @@ def test_threads_take_at_least_the_sequential_time_for_cpu_bound_work(k, work, r
 # ---- P3: processes do ---------------------------------------------------------------------------
 
 
+@pytest.mark.cpu
 @pytest.mark.parametrize(
     'cores', [machine.usable_cores()], ids=lambda c: f'{c} processes on {c} cores'
 )
@@ -226,6 +224,7 @@ def test_processes_check_numbers_as_many_times_faster_as_there_are_free_cores(co
 # ---- P4: more processes than cores buy nothing more ---------------------------------------------
 
 
+@pytest.mark.cpu
 def test_more_processes_than_cores_check_numbers_no_faster(work, report):
     """Past one process per core, the extra processes only wait for a core: the speedup levels
     off at the core count, as in the book's table for 1 to 20 processes."""
@@ -289,6 +288,7 @@ def test_counting_one_sentinel_per_worker_loses_no_result(start_method, fast):
 # ---- P6: the executor matches the hand-made pool ------------------------------------------------
 
 
+@pytest.mark.cpu
 def test_process_pool_executor_matches_the_hand_made_process_pool(work, report):
     """ProcessPoolExecutor does what procs does by hand (worker processes, queues, a stop
     signal), so it gives the same results at about the same speed."""
@@ -334,6 +334,7 @@ def test_process_pool_executor_matches_the_hand_made_process_pool(work, report):
 # ---- F3: subinterpreters, parallel in one process ------------------------------------------------
 
 
+@pytest.mark.cpu
 def test_subinterpreters_run_pure_python_work_on_several_cores_in_one_process(work, report):
     """Since Python 3.14 each subinterpreter of InterpreterPoolExecutor has its own GIL: its
     threads run Python code in parallel, inside one process."""
@@ -414,6 +415,7 @@ def many() -> list[int]:
     return ns(hard_numbers(3 * WORK_SECONDS, ABANDONED_COUNT))
 
 
+@pytest.mark.cpu
 @pytest.mark.parametrize('model', STILL_RUNNING)
 def test_a_checker_abandoned_after_its_first_result_stops_its_workers(model, many, report):
     """A reader may stop early (an error, Ctrl-C): closing the checker stops its workers and

@@ -37,7 +37,7 @@ def cores_words(usage: Usage) -> str:
     return f'{usage.cores:.2f} cores over {usage.wall:.2f} s'
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_slow_work_that_sleeps_uses_almost_no_cpu(report):
     """``slow()`` stands for waiting on I/O: ``time.sleep`` hands the CPU back to the OS, however
     busy the machine is."""
@@ -57,7 +57,7 @@ def test_slow_work_that_sleeps_uses_almost_no_cpu(report):
     )
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_is_prime_uses_about_one_core_second_per_wall_second(calibrated_prime, report):
     """``is_prime`` only computes: it never waits, so it keeps one core busy while it runs."""
 
@@ -184,7 +184,7 @@ def spinner_beside_is_prime(n: int) -> tuple[float, float]:
     return usage.threads[native_id] / usage.wall, worker
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_the_spinner_thread_uses_almost_no_cpu_while_the_main_thread_uses_a_core(
     calibrated_prime, report
 ):

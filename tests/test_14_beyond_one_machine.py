@@ -364,7 +364,7 @@ def per_task(submit: Callable[[], Future[PrimeResult]]) -> float:
 HOPS_RATIO = 2
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_a_task_costs_more_on_a_cluster_than_in_a_local_process_pool(dask_cluster, report):
     """Scheduling, TCP and pickling at every hop: a task must carry more work on a cluster than in
     a pool before sending it pays, and what that is here is in the end report."""

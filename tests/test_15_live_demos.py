@@ -42,7 +42,7 @@ def test_spinner_demo_spins_for_the_seconds_asked_then_prints_the_answer(model):
     assert result.stdout.endswith('Answer: 42\n'), result.stdout
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 @pytest.mark.parametrize(
     'model, spins', [('thread', True), ('process', True), ('async', False)], ids=supervisors.MODELS
 )

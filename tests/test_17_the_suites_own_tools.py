@@ -99,7 +99,7 @@ def test_is_prime_rejects_the_book_composites_that_have_a_small_factor():
 TOOLS = "the suite's own tools"
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here(report):
     """Timing is_prime on a small prime and scaling by the square root law lands near the target;
     the target is several times the calibration's own timing, so a linear scaling would fall far
@@ -127,7 +127,7 @@ def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here(report):
     assert primes.miller_rabin(n), f'calibrated_prime({asked}) returned {n}, which is not prime'
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_measure_sees_almost_no_cpu_in_a_block_that_sleeps():
     """A sleeping thread is off the CPU: the kernel wakes it when the time is up."""
     with Usage() as usage:
@@ -144,7 +144,7 @@ def spin_block() -> Usage:
     return usage
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_measure_sees_about_one_core_in_a_block_that_spins(report):
     """A loop that never waits keeps one core busy for the whole wall time."""
     judge(
@@ -169,7 +169,7 @@ def cpu_of_ended_child(pid: int) -> float:
     return times.user + times.system
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 @pytest.mark.skipif(
     not sys.platform.startswith('linux'),
     reason='shows how Linux counts the CPU time of children, joined or not',
@@ -222,7 +222,7 @@ def busy_thread_beside_a_waiting_one() -> tuple[Usage, int]:
     return usage, worker.native_id
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=1)
 def test_measure_gives_each_thread_its_own_cpu_time(report):
     """psutil reads each OS thread's counters; a thread's id there is its ``native_id``."""
 
