@@ -115,12 +115,12 @@ def report_until_jobs_empty(crew: Crew, pause: Callable[[], object]) -> Iterator
 
 def sequential(numbers: Iterable[int] = NUMBERS) -> Iterator[PrimeResult]:
     """Check the numbers one after another in this thread."""
-    return map(check_prime, _numbers(numbers))
+    return map(check_prime, valid_numbers(numbers))
 
 
 def threads(numbers: Iterable[int] = NUMBERS, workers: int | None = None) -> Iterator[PrimeResult]:
     """Check the numbers in ``workers`` threads (default: the usable cores), fed by queues."""
-    numbers, workers = _numbers(numbers), _workers(workers)
+    numbers, workers = valid_numbers(numbers), worker_count(workers)
     jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
     results: queue.SimpleQueue[PrimeResult] = queue.SimpleQueue()
     units = [
@@ -147,7 +147,7 @@ def procs(
     """Check the numbers in ``workers`` child processes (default: the usable cores), started with
     ``start_method`` (default: the platform's), fed by ``multiprocessing`` queues."""
     ctx = machine.context(start_method)
-    return _in_processes(_numbers(numbers), _workers(workers), ctx, report)
+    return _in_processes(valid_numbers(numbers), worker_count(workers), ctx, report)
 
 
 def late_reader(
@@ -174,7 +174,9 @@ def late_reader(
         return report(crew)
 
     return list(
-        _in_processes(_numbers(numbers), _workers(workers), machine.context(start_method), collect)
+        _in_processes(
+            valid_numbers(numbers), worker_count(workers), machine.context(start_method), collect
+        )
     )
 
 
@@ -182,7 +184,11 @@ def pool(
     numbers: Iterable[int] = NUMBERS, workers: int | None = None, start_method: str | None = None
 ) -> Iterator[PrimeResult]:
     """Check the numbers with a ``concurrent.futures.ProcessPoolExecutor`` of ``workers``."""
-    numbers, workers, ctx = _numbers(numbers), _workers(workers), machine.context(start_method)
+    numbers, workers, ctx = (
+        valid_numbers(numbers),
+        worker_count(workers),
+        machine.context(start_method),
+    )
     return _from_executor(
         lambda: concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx), numbers
     )
@@ -198,7 +204,7 @@ def interpreters(
             f'interpreters needs concurrent.futures.InterpreterPoolExecutor, new in '
             f'Python 3.14; this is Python {platform.python_version()}'
         )
-    numbers, workers = _numbers(numbers), _workers(workers)
+    numbers, workers = valid_numbers(numbers), worker_count(workers)
     make = concurrent.futures.InterpreterPoolExecutor  # type: ignore[attr-defined,unused-ignore]
     return _from_executor(lambda: make(workers), numbers)
 
@@ -215,7 +221,7 @@ CHECKERS: dict[str, Callable[..., Iterator[PrimeResult]]] = {
 PROCESS_CHECKERS = ('procs', 'pool')
 
 
-def _numbers(numbers: Iterable[int]) -> tuple[int, ...]:
+def valid_numbers(numbers: Iterable[int]) -> tuple[int, ...]:
     """The numbers as a tuple, each an int of at least 1: 0 is the workers' stop signal."""
     if isinstance(numbers, (str, bytes)) or not isinstance(numbers, Iterable):
         raise TypeError(
@@ -224,7 +230,8 @@ def _numbers(numbers: Iterable[int]) -> tuple[int, ...]:
     return tuple(arguments.positive_int(f'numbers[{i}]', n) for i, n in enumerate(numbers))
 
 
-def _workers(workers: int | None) -> int:
+def worker_count(workers: int | None) -> int:
+    """``workers`` checked, or by default the usable cores."""
     return machine.usable_cores() if workers is None else arguments.positive_int('workers', workers)
 
 

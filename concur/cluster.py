@@ -46,9 +46,9 @@ def dask(
     single-threaded worker processes (default: the usable cores) started on this machine's
     loopback and closed at the end. Raises ``NoCluster`` when the first result is asked for if
     the scheduler does not answer, or has no worker, within CONNECT_TIMEOUT."""
-    numbers = checkers._numbers(numbers)
+    numbers = checkers.valid_numbers(numbers)
     if scheduler is None:
-        workers = checkers._workers(workers)
+        workers = checkers.worker_count(workers)
         return _on(lambda: local_cluster(workers), numbers)
     if workers is not None:
         raise ValueError(
