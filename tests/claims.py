@@ -10,15 +10,20 @@ import math
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
 from concur import machine
+from concur.clocked import Clocked
 from concur.protocols import Unit
+from concur.testing.evidence import Machine, Verdict, judge
 from concur.testing.framelog import Written
 from concur.testing.measure import Usage
+from concur.testing.records import Recorder, WorkerChart
+from concur.testing.records import Span as ChartSpan
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
 T = TypeVar('T')
@@ -151,3 +156,76 @@ def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
         result.stdout.decode().replace('\r\n', '\n'),
         result.stderr.decode(),
     )
+
+
+# ---- work in k units at once: the bounds of the K and R claims --------------------------------
+
+# k units on k free cores reach at least this share of a k-fold speedup: releasing them at a
+# barrier and collecting them costs a millisecond of a share's 50, and two hardware threads of a
+# virtual machine share one core's caches (measured here: two threads hashing, 1.82x faster).
+PARALLEL_SHARE = 0.8
+# Units taking turns at one core take at least this share of the time one after another would:
+# taking turns only adds hand-offs, and 0.9 leaves room for the noise of the baseline itself.
+TAKING_TURNS = 0.9
+# Units that take turns keep at most this many cores busy: a thread waiting for the GIL sleeps,
+# and its CPU clock ticks only for the microseconds of each hand-off.
+ONE_CORE_AT_MOST = 1.1
+# A run cannot be faster than the cores it used: a speedup above this many times those cores
+# means its baseline was slowed by something else, and the run shows nothing.
+CORES_EXPLAIN_SPEEDUP = 1.1
+
+
+def chart(section: str, title: str, calls: Sequence[tuple[str, int, Clocked]]) -> WorkerChart:
+    """A worker chart of clocked calls, each ``(worker, work item, call)``, timed from the first
+    call's start, so that charts of different runs line up one above another."""
+    origin = min(call.start for _, _, call in calls)
+    return WorkerChart(
+        section,
+        title,
+        tuple(
+            ChartSpan(worker, n, call.start - origin, call.end - origin)
+            for worker, n, call in calls
+        ),
+    )
+
+
+def judge_with_charts(
+    trial: Callable[[], T],
+    verdict: Callable[[T, Machine], Verdict],
+    charts: Callable[[T], Sequence[WorkerChart]],
+    *,
+    report: Recorder,
+    **judging: Any,
+) -> T:
+    """``judge`` a claim, then add the worker charts of its last trial to the report, whether the
+    claim passed, failed or skipped: the picture shows what the figures say."""
+    last: list[T] = []
+
+    def kept() -> T:
+        last[:] = [trial()]
+        return last[0]
+
+    try:
+        return judge(kept, verdict, report=report, **judging)
+    finally:
+        for drawn in charts(last[0]) if last else ():
+            report.add(drawn)
+
+
+def assert_ran_apart(calls: Sequence[Clocked], unit: str, *, exclude: int, answer: object) -> None:
+    """Each call ran in a ``unit`` ('pid' or 'thread') of its own, none of them ``exclude`` (the
+    caller's), and returned ``answer``: evidence that the k units really did the work."""
+    __tracebackhide__ = True
+    where = [getattr(call, unit) for call in calls]
+    assert len(set(where)) == len(calls) and exclude not in where, (
+        f"expected {len(calls)} calls in as many {unit}s other than the caller's ({exclude}), "
+        f'they ran in {where}'
+    )
+    wrong = [call.value for call in calls if call.value != answer]
+    assert not wrong, f'expected every call to answer {answer!r}, got {wrong}'
+
+
+def switch_delay() -> float:
+    """How late a thread that wants the GIL gets it from a busy thread: one switch interval, or
+    nothing on a free-threaded build running without the GIL."""
+    return sys.getswitchinterval() if machine.gil_enabled() else 0.0

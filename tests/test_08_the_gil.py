@@ -20,7 +20,14 @@ from functools import partial
 from typing import Iterator, TypeVar
 
 import pytest
-from claims import Span, assert_at_most, assert_between, assert_spun_at_full_rate, run_together
+from claims import (
+    Span,
+    assert_at_most,
+    assert_between,
+    assert_spun_at_full_rate,
+    run_together,
+    switch_delay,
+)
 
 from concur import machine, primes, spinner_async, spinner_proc, spinner_thread
 from concur.primes import is_prime
@@ -30,12 +37,6 @@ from concur.timeouts import JOIN_TIMEOUT
 T = TypeVar('T')
 
 INTERVAL = 0.03  # the spinner's; about ten frames while the calibrated is_prime runs
-
-
-def switch_delay() -> float:
-    """How late a thread that wants the GIL gets it from a busy thread: one switch interval, or
-    nothing on a free-threaded build running without the GIL."""
-    return sys.getswitchinterval() if machine.gil_enabled() else 0.0
 
 
 def assert_found_prime(answer: object, n: int) -> None:

@@ -1,0 +1,435 @@
+"""What releases the GIL: its real impact is smaller than "threads never run in parallel".
+
+The GIL guards Python objects, so C code that works on plain memory can let go of it: hashlib while
+it hashes a large buffer, zlib while it compresses, every blocking read while it waits. Threads
+doing that run in parallel; threads running Python code take turns. ``asyncio.to_thread`` moves
+work off the event loop, but not out from under the GIL; a process pool does both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import multiprocessing
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import NamedTuple, TypeVar
+
+import pytest
+from claims import (
+    CORES_EXPLAIN_SPEEDUP,
+    ONE_CORE_AT_MOST,
+    PARALLEL_SHARE,
+    TAKING_TURNS,
+    assert_ran_apart,
+    chart,
+    finish,
+    judge_with_charts,
+    switch_delay,
+)
+
+from concur import clocked, gil_release, machine, offload
+from concur.clocked import Clocked
+from concur.primes import is_prime
+from concur.testing.evidence import Machine, Verdict, judge
+from concur.timeouts import JOIN_TIMEOUT
+
+T = TypeVar('T')
+
+SECTION = 'what releases the GIL'
+K = machine.usable_cores()
+# One thread's share of hashing or compressing: as long as the prime's share (conftest.py).
+SHARE_SECONDS = 0.05
+
+
+def needs_two_cores() -> None:
+    if K < 2:
+        pytest.skip(f'this machine gives this process {K} usable core; the claim needs 2')
+
+
+def parallel_bound() -> str:
+    return f'at most {1 / (PARALLEL_SHARE * K):.2f} of it ({PARALLEL_SHARE} x {K}-fold faster)'
+
+
+# ---- R1: C code that releases the GIL runs in parallel in threads ------------------------------
+
+
+class Race(NamedTuple):
+    """One kind of work: a share alone, the better of one before and one after, and K shares in
+    K threads at once."""
+
+    alone: float
+    threads: list[Clocked]
+
+    @property
+    def ratio(self) -> float:
+        """The threads' time over the time of the K shares one after another."""
+        return clocked.wall(self.threads) / (K * self.alone)
+
+    @property
+    def cores(self) -> float:
+        return clocked.cores(self.threads)
+
+    def words(self, what: str) -> str:
+        return (
+            f'{K} threads {what} took {self.ratio:.2f} of the sequential time '
+            f'({clocked.wall(self.threads):.3f} s) on {self.cores:.2f} cores'
+        )
+
+
+@pytest.fixture(scope='module', params=list(gil_release.WORK))
+def c_work(request: pytest.FixtureRequest) -> tuple[str, int]:
+    """A library's work in C, by name, and its rounds for one share here."""
+    return request.param, gil_release.calibrated_rounds(request.param, SHARE_SECONDS)
+
+
+@pytest.mark.cpu
+def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_python_at_a_time(
+    c_work, share_prime, report
+):
+    """hashlib and zlib let go of the GIL while their C loops run, so k threads hash on k cores at
+    once; is_prime is Python bytecode, and with the GIL only one thread runs bytecode at a time."""
+    needs_two_cores()
+    name, rounds = c_work
+    calls = {name: (gil_release.WORK[name], rounds), 'is_prime': (is_prime, share_prime)}
+    answers = {name: gil_release.WORK[name](rounds), 'is_prime': True}
+
+    def trial() -> dict[str, Race]:
+        # Interleaved: a core lost for a moment slows one run of each kind, not a whole kind.
+        first = {kind: clocked.clocked(func, arg) for kind, (func, arg) in calls.items()}
+        together = {
+            kind: clocked.in_threads([(func, (arg,))] * K) for kind, (func, arg) in calls.items()
+        }
+        second = {kind: clocked.clocked(func, arg) for kind, (func, arg) in calls.items()}
+        for kind, threads in together.items():
+            assert_ran_apart(
+                threads, 'thread', exclude=threading.get_native_id(), answer=answers[kind]
+            )
+        return {
+            kind: Race(min(first[kind].seconds, second[kind].seconds), together[kind])
+            for kind in calls
+        }
+
+    parallel_python = not machine.gil_enabled()
+
+    def verdict(races: dict[str, Race], machine_: Machine) -> Verdict:
+        c, python = races[name], races['is_prime']
+        parallel = [c, python] if parallel_python else [c]
+        # A speedup beyond the cores used means a slowed baseline: the run shows nothing.
+        consistent = all(1 / race.ratio <= CORES_EXPLAIN_SPEEDUP * race.cores for race in parallel)
+        in_parallel = all(
+            race.ratio <= 1 / (PARALLEL_SHARE * K) and race.cores >= PARALLEL_SHARE * K
+            for race in parallel
+        )
+        turns = parallel_python or (
+            python.ratio >= TAKING_TURNS and python.cores <= ONE_CORE_AT_MOST
+        )
+        python_expected = (
+            f'is_prime also {parallel_bound()} ({machine.build()}: threads run Python in parallel)'
+            if parallel_python
+            else f'is_prime at least {TAKING_TURNS} of it on at most {ONE_CORE_AT_MOST} cores '
+            f'(with the GIL one thread runs Python bytecode at a time)'
+        )
+        return Verdict(
+            holds=in_parallel and turns if consistent else None,
+            measured=f'{c.words(f"in {name}")}; {python.words("in is_prime")}',
+            expected=f'{name} {parallel_bound()} on at least {PARALLEL_SHARE * K:.1f} cores '
+            f'({name} releases the GIL); {python_expected}',
+            compared_with=f'one share alone: {name} {c.alone:.3f} s, is_prime '
+            f'{python.alone:.3f} s, the better of one before and one after',
+            meaning=f'threads in C code that releases the GIL run in parallel; if {name} did '
+            f'not, it held the GIL (or the work was Python code); if is_prime did, '
+            f'the GIL was off',
+        )
+
+    def charts(races: dict[str, Race]) -> list:
+        return [
+            chart(
+                SECTION,
+                f'{K} threads {what} ({machine.build()})',
+                [(f'thread {i + 1}', item, call) for i, call in enumerate(races[kind].threads)],
+            )
+            for kind, what, item in [
+                (name, f'in {name}, {rounds} x {gil_release.CHUNK // 1024} KiB each', rounds),
+                ('is_prime', f'checking {share_prime:_} with is_prime', share_prime),
+            ]
+        ]
+
+    judge_with_charts(
+        trial,
+        verdict,
+        charts,
+        report=report,
+        section=SECTION,
+        claim='threads in C code that releases the GIL run in parallel, Python code does not',
+        variant=f'{name}, {K} threads',
+        cores=K,
+        # With the GIL half the claim is "no faster": only evidence where K cores were free.
+        pass_needs_quiet=machine.gil_enabled(),
+    )
+
+
+# ---- R2: a blocking read releases the GIL -----------------------------------------------------
+
+READERS = 4  # half of them on pipes, half on sockets
+
+
+@contextlib.contextmanager
+def channels(count: int) -> Iterator[list[tuple[Callable[[], bytes], Callable[[], object]]]]:
+    """``count`` channels on this machine, pipes and socket pairs in turn: each a function that
+    reads a byte, and one that writes one."""
+    with contextlib.ExitStack() as stack:
+        ends = []
+        for i in range(count):
+            if i % 2:
+                reader, writer = socket.socketpair()
+                stack.enter_context(reader)
+                stack.enter_context(writer)
+                ends.append(
+                    (functools.partial(reader.recv, 1), functools.partial(writer.sendall, b'x'))
+                )
+            else:
+                read_fd, write_fd = os.pipe()
+                stack.callback(os.close, read_fd)
+                stack.callback(os.close, write_fd)
+                ends.append(
+                    (
+                        functools.partial(os.read, read_fd, 1),
+                        functools.partial(os.write, write_fd, b'x'),
+                    )
+                )
+        yield ends
+
+
+class Reads(NamedTuple):
+    wrote: float  # when the writer began to write, time.perf_counter()
+    reads: list[Clocked]  # each blocking read, from its call to its return
+
+
+def read_after(count: int, meanwhile: Callable[[], T]) -> tuple[Reads, T]:
+    """``count`` threads each block reading a channel; this thread runs ``meanwhile``, then lets a
+    writer thread write to every channel."""
+    ready = threading.Barrier(count + 1)
+    go = threading.Event()
+    reads: list[Clocked] = []
+    wrote: list[float] = []
+
+    def read(channel: Callable[[], bytes]) -> None:
+        ready.wait(JOIN_TIMEOUT)
+        reads.append(clocked.clocked(channel))
+
+    def write(writes: list[Callable[[], object]]) -> None:
+        go.wait(JOIN_TIMEOUT)  # on time-out it writes anyway, so that no reader is left waiting
+        wrote.append(time.perf_counter())
+        for one in writes:
+            one()
+
+    with channels(count) as ends:
+        units = [
+            threading.Thread(target=read, args=(r,), name=f'reader-{i}')
+            for i, (r, _) in enumerate(ends)
+        ]
+        units.append(threading.Thread(target=write, args=([w for _, w in ends],), name='writer'))
+        for unit in units:
+            unit.start()
+        try:
+            ready.wait(JOIN_TIMEOUT)
+            done = meanwhile()
+        finally:
+            go.set()
+            for unit in units:
+                finish(unit)
+    return Reads(wrote[0], reads), done
+
+
+class Blocked(NamedTuple):
+    alone: float  # seconds of the CPU-bound share alone, the better of one before and one after
+    handoff: float  # seconds from a write to the end of one read, one reader alone
+    reads: Reads  # READERS reads
+    busy: Clocked  # the share, run while they waited
+
+
+@pytest.mark.cpu
+def test_threads_blocked_reading_a_pipe_or_socket_leave_a_busy_thread_its_full_speed(
+    share_prime, report
+):
+    """A thread that blocks in a read lets go of the GIL until its data comes, so it costs the
+    busy thread nothing; when the data comes, every reader wakes at once."""
+
+    def trial() -> Blocked:
+        first = clocked.clocked(is_prime, share_prime)
+        one, _ = read_after(1, lambda: None)
+        reads, busy = read_after(READERS, functools.partial(clocked.clocked, is_prime, share_prime))
+        second = clocked.clocked(is_prime, share_prime)
+        assert busy.value is True and all(r.value == b'x' for r in reads.reads), (
+            f'expected is_prime to answer True and each reader to read b"x", got '
+            f'{busy.value} and {[r.value for r in reads.reads]}'
+        )
+        handoff = one.reads[0].end - one.wrote
+        return Blocked(min(first.seconds, second.seconds), handoff, reads, busy)
+
+    def verdict(run: Blocked, machine_: Machine) -> Verdict:
+        busy, reads, wrote = run.busy, run.reads.reads, run.reads.wrote
+        # Each reader takes the GIL once, to begin its read, and not again until its data comes:
+        # at most a switch interval of the busy thread's time each.
+        slowest = run.alone + READERS * switch_delay()
+        # A woken reader needs the GIL only for the microseconds of returning from its read.
+        # A reader that polled instead would hold it for a switch interval at a time.
+        latest = run.handoff + sys.getswitchinterval()
+        woke = max(r.end for r in reads) - wrote
+        # Evidence that they waited beside the share: every read began before it ended (a reader
+        # may need the GIL from it first) and ended after the write, which came after it.
+        waited = max(r.start for r in reads) <= busy.end and min(r.end for r in reads) >= wrote
+        reader_cpu = sum(r.cpu for r in reads)
+        return Verdict(
+            holds=busy.seconds <= slowest
+            and woke <= latest
+            and waited
+            and reader_cpu <= 0.1 * busy.seconds,
+            measured=f'the busy share took {busy.seconds:.3f} s beside {READERS} blocked readers; '
+            f'the reads ended {1000 * woke:.2f} ms after the write, '
+            f'{"having waited" if waited else "not having waited"} through the share, and used '
+            f'{1000 * reader_cpu:.2f} ms of CPU',
+            expected=f'at most {slowest:.3f} s (alone + a switch interval per reader: each takes '
+            f'the GIL once to begin its read), the reads within {1000 * latest:.2f} ms '
+            f'of the write (one hand-off + a switch interval), and the readers under a tenth of '
+            f'the share in CPU',
+            compared_with=f'the share alone {run.alone:.3f} s (the better of one before and '
+            f'one after); one reader alone woke {1000 * run.handoff:.2f} ms after its write',
+            meaning='a blocked read holds no GIL; readers that polled instead of blocking '
+            'would take turns with the busy thread, slowing it and each other',
+        )
+
+    judge(
+        trial,
+        verdict,
+        report=report,
+        section=SECTION,
+        claim='a blocking read releases the GIL',
+        variant=f'{READERS} readers, pipes and sockets',
+        cores=1,
+    )
+
+
+# ---- R3: to_thread frees the event loop, not the CPU ------------------------------------------
+
+PAIR = 2  # the claim's two calls
+
+
+class Offloaded(NamedTuple):
+    alone: float  # one to_thread call alone, the better of one before and one after
+    threads: offload.Gathered  # two to_thread calls gathered
+    processes: offload.Gathered  # two run_in_executor calls on a process pool, gathered
+    handoff: float  # two calls that do nothing, on the pool: its cost of handing calls over
+
+    @property
+    def speedups(self) -> tuple[float, float]:
+        """How much faster than two calls in a row the threads and the processes were; the
+        pool's own hand-off (pickling, pipes, its manager thread) left out."""
+        in_a_row = PAIR * self.alone
+        return in_a_row / self.threads.wall, in_a_row / (self.processes.wall - self.handoff)
+
+
+async def offloads(n: int, pool: ProcessPoolExecutor) -> Offloaded:
+    one = [(is_prime, n)]
+    first = await offload.gathered(offload.in_thread, one)
+    threads = await offload.gathered(offload.in_thread, one * PAIR)
+    handoff = await offload.gathered(offload.in_process(pool), [(os.getpid,)] * PAIR)
+    processes = await offload.gathered(offload.in_process(pool), one * PAIR)
+    second = await offload.gathered(offload.in_thread, one)
+    return Offloaded(min(first.wall, second.wall), threads, processes, handoff.wall)
+
+
+@pytest.mark.cpu
+def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_both(
+    start_method, share_prime, report
+):
+    """asyncio.to_thread runs a call in another thread, so the loop goes on, but that thread needs
+    the GIL for is_prime: two such calls take turns. A process pool runs each in its own process."""
+    needs_two_cores()
+    free = not machine.gil_enabled()  # a free-threaded build running without the GIL
+    pool = ProcessPoolExecutor(PAIR, mp_context=multiprocessing.get_context(start_method))
+
+    def trial() -> Offloaded:
+        run = asyncio.run(offloads(share_prime, pool))
+        me = threading.get_native_id()
+        assert_ran_apart(run.threads.calls, 'thread', exclude=me, answer=True)
+        assert_ran_apart(run.processes.calls, 'pid', exclude=os.getpid(), answer=True)
+        return run
+
+    def verdict(run: Offloaded, machine_: Machine) -> Verdict:
+        threads, processes = run.speedups
+        parallel = [(processes, run.processes)] + ([(threads, run.threads)] if free else [])
+        # A speedup beyond the cores used means a slowed baseline: the run shows nothing.
+        consistent = all(x <= CORES_EXPLAIN_SPEEDUP * clocked.cores(g.calls) for x, g in parallel)
+        # A loop that ran the calls itself could run the ticker only once they were done: once.
+        ticked = min(run.threads.ticks, run.processes.ticks) >= 2
+        if free:
+            threads_hold = threads >= PARALLEL_SHARE * PAIR
+            threads_expected = f'at least {PARALLEL_SHARE * PAIR:.1f}x ({machine.build()}: '
+            threads_expected += 'to_thread calls run Python code in parallel too)'
+        else:
+            threads_hold = threads <= 1 / TAKING_TURNS
+            threads_expected = f'at most {1 / TAKING_TURNS:.2f}x (with the GIL they take turns)'
+        return Verdict(
+            holds=threads_hold and processes >= PARALLEL_SHARE * PAIR and ticked
+            if consistent
+            else None,
+            measured=f'two to_thread calls {run.threads.wall:.3f} s ({threads:.2f}x as fast as '
+            f'two in a row), two process-pool calls {run.processes.wall:.3f} s ({processes:.2f}x, '
+            f'on {clocked.cores(run.processes.calls):.2f} cores); the loop ticked '
+            f'{run.threads.ticks} and {run.processes.ticks} times meanwhile',
+            expected=f'to_thread {threads_expected}; the process pool at least '
+            f'{PARALLEL_SHARE * PAIR:.1f}x (a process and a GIL each); the loop ticking at least '
+            f'twice each time (every {1000 * offload.TICK:g} ms when free; a loop running the '
+            f'calls itself could tick only after them)',
+            compared_with=f'one to_thread call alone {run.alone:.3f} s, the better of one before '
+            f'and one after; the pool started before, its hand-off {1000 * run.handoff:.1f} ms '
+            f'(two empty calls)',
+            meaning='to_thread frees the event loop, not the CPU: two to_thread calls running '
+            'Python code in parallel means the GIL was off; two pool calls no faster than in a '
+            'row means the pool ran them in one process, or in threads; a loop that did not '
+            'tick ran the work itself',
+        )
+
+    def charts(run: Offloaded) -> list:
+        return [
+            chart(
+                SECTION,
+                f'two asyncio.to_thread(is_prime, n) calls gathered ({machine.build()})',
+                [
+                    (f'thread {i + 1}', share_prime, call)
+                    for i, call in enumerate(run.threads.calls)
+                ],
+            ),
+            chart(
+                SECTION,
+                f'two run_in_executor(pool, is_prime, n) calls gathered ({start_method})',
+                [
+                    (f'process {i + 1}', share_prime, call)
+                    for i, call in enumerate(run.processes.calls)
+                ],
+            ),
+        ]
+
+    try:
+        offload.start_processes(pool, PAIR)
+        judge_with_charts(
+            trial,
+            verdict,
+            charts,
+            report=report,
+            section=SECTION,
+            claim='to_thread frees the event loop, not the CPU; a process pool frees both',
+            variant=start_method,
+            cores=PAIR,
+            pass_needs_quiet=machine.gil_enabled(),
+        )
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
