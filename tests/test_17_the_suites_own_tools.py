@@ -5,6 +5,7 @@ the chapter's verdicts stand on.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import sys
@@ -21,13 +22,16 @@ from claims import (
     WHOLE_CORE,
     assert_at_most,
     assert_between,
+    chart,
     finish,
+    judge_with_charts,
     skip_unless_free,
 )
 
-from concur import primes
+from concur import clocked, gil_release, primes
 from concur.primes import PRIME_FIXTURE, is_prime
-from concur.testing import units
+from concur.testing import records, units
+from concur.testing.evidence import Verdict
 from concur.testing.measure import Usage
 from concur.timeouts import JOIN_TIMEOUT
 
@@ -197,4 +201,96 @@ def test_measure_gives_each_thread_its_own_cpu_time():
         IDLE_CORES,
         what='cores used by this thread, waiting',
         meaning='a thread blocked in Event.wait() uses no CPU',
+    )
+
+
+# ---- work clocked side by side (concur/clocked.py), the GIL-releasing work, the K and R charts --
+
+
+def test_clocked_notes_when_where_and_with_what_cpu_a_call_ran():
+    """The start and end come from one clock, the place from the OS, the CPU time from the
+    thread's own clock: a thread cannot spend more CPU than wall time."""
+    call = clocked.clocked(units.busy, BLOCK / 10)
+    assert call.seconds >= BLOCK / 10 and 0 < call.cpu <= call.seconds, call
+    assert (call.pid, call.thread) == (os.getpid(), threading.get_native_id()), call
+
+
+def test_in_threads_runs_every_call_at_once_each_in_a_thread_of_its_own_in_order():
+    """Each call waits at a barrier that only opens when all three wait: it could not open if
+    the calls ran one after another."""
+    meet = threading.Barrier(3)
+    calls = clocked.in_threads([(meet.wait, (JOIN_TIMEOUT,))] * 3)
+    assert sorted(call.value for call in calls) == [0, 1, 2], calls  # Barrier.wait's ticket
+    threads = {call.thread for call in calls}
+    assert len(threads) == 3 and threading.get_native_id() not in threads, calls
+    ordered = clocked.in_threads([(abs, (n,)) for n in (-1, -2, -3)])
+    assert [call.value for call in ordered] == [1, 2, 3], ordered
+
+
+def test_in_processes_runs_each_call_in_a_child_process_of_its_own(start_method):
+    calls = clocked.in_processes([(os.getpid, ())] * 2, multiprocessing.get_context(start_method))
+    pids = [call.value for call in calls]
+    assert pids == [call.pid for call in calls] and len(set(pids)) == 2, calls
+    assert os.getpid() not in pids, calls
+
+
+@pytest.mark.filterwarnings('ignore::pytest.PytestUnhandledThreadExceptionWarning')
+def test_in_threads_raises_when_a_call_fails_instead_of_waiting_for_its_result():
+    with pytest.raises(RuntimeError, match='1 of 2 units failed'):
+        clocked.in_threads([(int, ('7',)), (int, ('seven',))])
+
+
+def made_up(start: float, end: float, cpu: float) -> clocked.Clocked:
+    return clocked.Clocked(start, end, cpu, 1, 1, None)
+
+
+def test_wall_and_cores_of_clocked_calls_span_from_the_first_start_to_the_last_end():
+    calls = [made_up(10.0, 11.0, 1.0), made_up(10.5, 12.0, 0.5)]
+    assert clocked.wall(calls) == 2.0 and clocked.cores(calls) == 0.75
+
+
+def test_a_chart_times_the_calls_from_the_first_start():
+    drawn = chart(
+        'what releases the GIL',
+        'two',
+        [('a', 7, made_up(5.0, 6.0, 1.0)), ('b', 7, made_up(4.5, 5.5, 1.0))],
+    )
+    assert [(s.worker, s.n, s.start, s.end) for s in drawn.spans] == [
+        ('a', 7, 0.5, 1.5),
+        ('b', 7, 0.0, 1.0),
+    ], drawn
+
+
+def test_judge_with_charts_records_the_charts_of_the_trial_it_returns():
+    """The chart goes with the verdict: drawn from the trial judged, and recorded with its row."""
+    properties: list[tuple[str, object]] = []
+    drawn = chart('what releases the GIL', 'one', [('a', 1, made_up(0.0, 1.0, 1.0))])
+    value = judge_with_charts(
+        lambda: 42,
+        lambda n, machine: Verdict(holds=n == 42, measured=f'{n}', expected='42'),
+        lambda n: [dataclasses.replace(drawn, title=f'{n}')],
+        report=records.Recorder(properties, 'test'),
+        section='what releases the GIL',
+        claim='the helper keeps its charts',
+        cores=1,
+    )
+    kinds = [record['kind'] for _, record in properties]  # type: ignore[index]
+    charts = [record for _, record in properties if record['kind'] == 'workers']  # type: ignore[index]
+    assert value == 42 and 'row' in kinds and [c['title'] for c in charts] == ['42'], properties
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize('work', list(gil_release.WORK))
+def test_calibrated_rounds_take_about_the_time_asked_here(work):
+    """Timing a few rounds and scaling linearly lands near the target: each round is the same
+    work on the same bytes."""
+    asked = BLOCK / 4
+    rounds = gil_release.calibrated_rounds(work, asked)
+    took = clocked.clocked(gil_release.WORK[work], rounds).seconds
+    assert_between(
+        took / asked,
+        0.5,
+        2.0,
+        what=f'{work} time for {rounds} rounds over the {asked} s asked',
+        meaning='the calibration should size the work for this machine',
     )
