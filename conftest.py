@@ -141,16 +141,11 @@ def calibrated_prime() -> int:
     return primes.calibrated_prime(PRIME_SECONDS)
 
 
-# One worker's share of the work in the claims about k workers at once (K, R): long against a
-# thread's or a barrier's hand-off (well under a millisecond here), short enough that a test that
-# runs a share a few times, alone and k at once, takes a few tenths of a second.
-SHARE_SECONDS = 0.05
-
-
 @pytest.fixture(scope='session')
 def share_prime() -> int:
-    """A prime whose ``is_prime`` check takes about SHARE_SECONDS here, found by timing it now."""
-    return primes.calibrated_prime(SHARE_SECONDS)
+    """A prime whose ``is_prime`` check takes about ``workload.SHARE_SECONDS`` here: one worker's
+    share in the claims about k workers at once, found by timing is_prime now."""
+    return primes.calibrated_prime(workload.SHARE_SECONDS)
 
 
 def _cell(value: Any) -> str:

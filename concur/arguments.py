@@ -37,9 +37,7 @@ def positive_int(name: str, value: object) -> int:
 
 def start_method(name: str, value: object) -> str | None:
     """Return ``value`` if it is None (the platform's default) or a start method this platform has."""
-    if value is not None:
-        one_of(name, value, multiprocessing.get_all_start_methods())
-    return value
+    return None if value is None else one_of(name, value, multiprocessing.get_all_start_methods())
 
 
 def one_of(name: str, value: object, choices: Sequence[str]) -> str:

@@ -51,16 +51,14 @@ def calibrated_rounds(work: str, seconds: float) -> int:
     run = WORK[arguments.one_of('work', work, list(WORK))]
     seconds = arguments.positive_number('seconds', seconds)
     rounds = 1
-    while (measured := _best_time(run, rounds)) < CALIBRATION_SECONDS:
+    while _time(run, rounds) < CALIBRATION_SECONDS:
         rounds *= 2
+    # The best of three: a slower timing was slowed by something else.
+    measured = min(_time(run, rounds) for _ in range(3))
     return max(1, math.ceil(rounds * seconds / measured))
 
 
-def _best_time(run: Callable[[int], object], rounds: int, repeat: int = 3) -> float:
-    """The shortest of ``repeat`` timings: the others were slowed by something else."""
-    best = math.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run(rounds)
-        best = min(best, time.perf_counter() - start)
-    return best
+def _time(run: Callable[[int], object], rounds: int) -> float:
+    start = time.perf_counter()
+    run(rounds)
+    return time.perf_counter() - start

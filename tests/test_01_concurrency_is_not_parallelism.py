@@ -35,10 +35,11 @@ K = machine.usable_cores()
 
 # ---- concurrency: coroutines wait together in one thread ---------------------------------------
 
-SLEEP = 0.1
+SLEEP = 0.05
 SLEEPERS = 10
 # Waiting costs no CPU: the loop's bookkeeping for a few coroutines takes microseconds, so even a
-# tenth of a core over the 0.2 s block is far above it, and far below the one core of busy work.
+# tenth of a core (read on the kernel's CPU clock, to the microsecond) is far above it, and far
+# below the one core of busy work.
 IDLE_CORES = 0.1
 
 

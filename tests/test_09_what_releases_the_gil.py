@@ -38,14 +38,14 @@ from concur import clocked, gil_release, machine, offload
 from concur.clocked import Clocked
 from concur.primes import is_prime
 from concur.testing.evidence import Machine, Verdict, judge
+from concur.testing.records import WorkerChart
+from concur.testing.workload import SHARE_SECONDS
 from concur.timeouts import JOIN_TIMEOUT
 
 T = TypeVar('T')
 
 SECTION = 'what releases the GIL'
 K = machine.usable_cores()
-# One thread's share of hashing or compressing: as long as the prime's share (conftest.py).
-SHARE_SECONDS = 0.05
 
 
 def needs_two_cores() -> None:
@@ -85,7 +85,7 @@ class Race(NamedTuple):
 
 @pytest.fixture(scope='module', params=list(gil_release.WORK))
 def c_work(request: pytest.FixtureRequest) -> tuple[str, int]:
-    """A library's work in C, by name, and its rounds for one share here."""
+    """A library's work in C, by name, and its rounds for one share here (as long as is_prime's)."""
     return request.param, gil_release.calibrated_rounds(request.param, SHARE_SECONDS)
 
 
@@ -116,23 +116,21 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
             for kind in calls
         }
 
-    parallel_python = not machine.gil_enabled()
+    free = not machine.gil_enabled()  # a free-threaded build running without the GIL
 
     def verdict(races: dict[str, Race], machine_: Machine) -> Verdict:
         c, python = races[name], races['is_prime']
-        parallel = [c, python] if parallel_python else [c]
+        parallel = [c, python] if free else [c]
         # A speedup beyond the cores used means a slowed baseline: the run shows nothing.
         consistent = all(1 / race.ratio <= CORES_EXPLAIN_SPEEDUP * race.cores for race in parallel)
         in_parallel = all(
             race.ratio <= 1 / (PARALLEL_SHARE * K) and race.cores >= PARALLEL_SHARE * K
             for race in parallel
         )
-        turns = parallel_python or (
-            python.ratio >= TAKING_TURNS and python.cores <= ONE_CORE_AT_MOST
-        )
+        turns = free or (python.ratio >= TAKING_TURNS and python.cores <= ONE_CORE_AT_MOST)
         python_expected = (
             f'is_prime also {parallel_bound()} ({machine.build()}: threads run Python in parallel)'
-            if parallel_python
+            if free
             else f'is_prime at least {TAKING_TURNS} of it on at most {ONE_CORE_AT_MOST} cores '
             f'(with the GIL one thread runs Python bytecode at a time)'
         )
@@ -148,7 +146,7 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
             f'the GIL was off',
         )
 
-    def charts(races: dict[str, Race]) -> list:
+    def charts(races: dict[str, Race]) -> list[WorkerChart]:
         return [
             chart(
                 SECTION,
@@ -405,8 +403,8 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
             f'two in a row, on {thread_cores:.2f} cores), two process-pool calls '
             f'{run.processes.wall:.3f} s ({processes:.2f}x, on '
             f'{clocked.cores(run.processes.calls):.2f} cores, its second call starting '
-            f'{1000 * lateness(run.processes):.1f} ms after the first: left out); the calls of each pair '
-            f'{"ran at the same time" if loop_free else "did not all run at the same time"}, and '
+            f'{1000 * lateness(run.processes):.1f} ms after the first: left out); the calls '
+            f'of each pair {"ran" if loop_free else "did not all run"} at the same time, and '
             f'the loop ticked {run.threads.ticks} and {run.processes.ticks} times meanwhile',
             expected=f'to_thread {threads_expected}; the process pool at least '
             f'{PARALLEL_SHARE * PAIR:.1f}x (a process and a GIL each); each pair under way at '
@@ -419,7 +417,7 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
             'another mean the loop ran them itself',
         )
 
-    def charts(run: Offloaded) -> list:
+    def charts(run: Offloaded) -> list[WorkerChart]:
         return [
             chart(
                 SECTION,
