@@ -3,17 +3,15 @@
 - Every test must leave no thread and no child process behind (``no_leaks``).
 - Tests marked ``cpu`` measure CPU time or speed; under pytest-xdist they take turns, holding one
   lock file (``cpu_turn``), so that they never compete with each other for the cores.
-- ``table.add(...)`` records what a test measured; the end of the run prints one table of it,
-  also under pytest-xdist (the rows travel with the test reports).
+- ``report.add(Row(...))`` records a verdict, a spinner's timeline or a worker chart; the end of
+  the run shows them, a section per part of the chapter (``concur/testing/plugin.py``).
 - ``calibrated_prime`` is CPU-bound work sized for this machine, timed once per run (per worker).
 """
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import threading
-from typing import Any
 
 import psutil
 import pytest
@@ -23,8 +21,9 @@ from concur import machine, primes
 from concur.testing import measure, records, workload
 from concur.timeouts import LEAK_GRACE
 
-TABLE = 'concur'
-COLUMNS = ('model', 'work', 'frames', 'wall s', 'cores', 'speedup', 'note')
+# The end report (what the tests recorded, in the terminal and in pytest-html's report), and
+# pytester, which runs small pytest sessions inside a test: how the suite's own guards are tested.
+pytest_plugins = ['concur.testing.plugin', 'pytester']
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -70,9 +69,9 @@ def no_leaks():
                 proc.join(LEAK_GRACE)
     others = [p for p in measure.children() if p.pid not in children_before]
     _, alive = psutil.wait_procs(others, timeout=LEAK_GRACE)
-    for proc in alive:
-        left_children.append(proc.pid)
-        proc.kill()
+    for child in alive:
+        left_children.append(child.pid)
+        child.kill()
     psutil.wait_procs(alive, timeout=LEAK_GRACE)
     if left_threads or left_children:
         pytest.fail(
@@ -85,32 +84,8 @@ def no_leaks():
 @pytest.fixture(params=multiprocessing.get_all_start_methods())
 def start_method(request: pytest.FixtureRequest) -> str:
     """Each way this platform offers to start a child process (fork, spawn, forkserver)."""
-    return request.param
-
-
-class Table:
-    """Rows of what a test measured, for the table at the end of the run."""
-
-    def __init__(self, request: pytest.FixtureRequest) -> None:
-        self._request = request
-
-    def add(self, model: str, work: str, **measured: Any) -> None:
-        """Record one row: the model, the work, and named numbers (frames, wall s, cores, ...)."""
-        item = self._request.node
-        row = {
-            'model': model,
-            'work': work,
-            'test': item.originalname,
-            'order': item.session.items.index(item),
-        }
-        for key, value in measured.items():
-            row[key.replace('_', ' ')] = value
-        item.user_properties.append((TABLE, row))
-
-
-@pytest.fixture
-def table(request: pytest.FixtureRequest) -> Table:
-    return Table(request)
+    method: str = request.param
+    return method
 
 
 @pytest.fixture
@@ -120,7 +95,7 @@ def report(request: pytest.FixtureRequest) -> records.Recorder:
 
 
 # How long the CPU-bound work of a test takes: is_prime on a prime sized for this machine.
-PRIME_SECONDS = 0.3
+PRIME_SECONDS = 0.2
 
 
 # The numbers of the checks that only need a right answer: quick ones from the book and a few
@@ -146,30 +121,3 @@ def share_prime() -> int:
     """A prime whose ``is_prime`` check takes about ``workload.SHARE_SECONDS`` here: one worker's
     share in the claims about k workers at once, found by timing is_prime now."""
     return primes.calibrated_prime(workload.SHARE_SECONDS)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return '-' if math.isnan(value) else f'{value:.2f}'
-    return '-' if value is None else str(value)
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    rows = [
-        value
-        for reports in terminalreporter.stats.values()
-        for report in reports
-        if getattr(report, 'when', None) == 'call'
-        for name, value in getattr(report, 'user_properties', ())
-        if name == TABLE and 'kind' not in value  # records (records.py) share the key
-    ]
-    if not rows:
-        return
-    rows.sort(key=lambda row: row['order'])
-    header = [*COLUMNS, 'test']
-    lines = [[_cell(row.get(column)) for column in header] for row in rows]
-    widths = [max(len(cell) for cell in column) for column in zip(header, *lines)]
-    terminalreporter.section('what this machine showed')
-    terminalreporter.write_line(machine.describe())
-    for cells in [header, *lines]:
-        terminalreporter.write_line('  '.join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())

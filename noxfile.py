@@ -1,7 +1,11 @@
-"""Run the spec on each CPython that this machine has: ``nox`` for all of them, ``nox -p 3.12`` for one.
+"""The spec on each CPython this machine has, and the checks CI runs on the code.
 
+``nox -s tests`` runs the suite on every interpreter listed below, ``nox -s tests -p 3.12`` on one.
 Interpreters are found on PATH by name (python3.10, ..., python3.13t for a free-threaded build);
-those missing are skipped. Arguments after ``--`` go to pytest: ``nox -- -n auto``.
+those missing are skipped. Arguments after ``--`` go to pytest: ``nox -s tests -- -n auto``.
+
+``nox -s lint`` checks the format (ruff format), the lint rules (ruff check) and the types (mypy),
+all configured in pyproject.toml, as CI does.
 """
 
 import nox
@@ -13,3 +17,11 @@ nox.options.error_on_missing_interpreters = False
 def tests(session: nox.Session) -> None:
     session.install('-e', '.[test]')
     session.run('pytest', '-q', *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install('-e', '.[test,lint]')  # mypy reads the tests too, so it needs pytest's types
+    session.run('ruff', 'format', '--check')
+    session.run('ruff', 'check')
+    session.run('mypy')

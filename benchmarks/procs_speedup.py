@@ -12,7 +12,7 @@ fewer free cores says the machine was busy, not that the processes did not run i
 from __future__ import annotations
 
 import argparse
-from typing import Iterator
+from collections.abc import Iterator
 
 from concur import checkers, machine
 from concur.__main__ import Parser, workers

@@ -21,8 +21,7 @@ from concur import (
     primes,
     spinner,
     spinner_async,
-    spinner_proc,
-    spinner_thread,
+    supervisors,
 )
 from concur.arguments import positive_int, positive_number
 
@@ -58,20 +57,15 @@ def run_spinner(args: argparse.Namespace) -> int:
     if args.work == 'prime':
         n = primes.BOOK_PRIME if args.seconds is None else primes.calibrated_prime(args.seconds)
         print(f'checking whether {n:_} is prime')
-        work = functools.partial(primes.is_prime, n)
-        # The notes' third question: the coroutine calls plain is_prime, so the spinner freezes.
-        async_work = functools.partial(primes.is_prime_blocking, n)
+        # The notes' third question: with no coroutine to await, the async supervisor calls
+        # is_prime inside a coroutine, so the spinner freezes.
+        work: Callable[[], object] = functools.partial(primes.is_prime, n)
+        async_work: Callable[[], Awaitable[object]] | None = None
     else:
         seconds = spinner.SECONDS if args.seconds is None else args.seconds
         work = functools.partial(spinner.slow, seconds)
         async_work = functools.partial(spinner_async.slow, seconds)
-    if args.model == 'thread':
-        result = spinner_thread.supervisor(work)
-    elif args.model == 'process':
-        result = spinner_proc.supervisor(work)
-    else:
-        result = asyncio.run(spinner_async.supervisor(async_work))
-    print(f'Answer: {result}')
+    print(f'Answer: {supervisors.supervise(args.model, work, async_work)}')
     return 0
 
 
@@ -92,9 +86,9 @@ def run_primes(args: argparse.Namespace) -> int:
     print(f'Checking {len(numbers)} numbers {how}:')
     start = time.perf_counter()
     checked = 0
-    for n, prime, elapsed in checkers.CHECKERS[args.model](numbers, **options):
+    for result in checkers.CHECKERS[args.model](numbers, **options):
         checked += 1
-        print(f'{n:21_}  {"P" if prime else " "}  {elapsed:9.6f}s', flush=True)
+        print(f'{result.n:21_}  {"P" if result.prime else " "}  {result.elapsed:9.6f}s', flush=True)
     print(f'{checked} checks in {time.perf_counter() - start:.2f}s')
     return 0
 
@@ -196,7 +190,7 @@ def parser() -> Parser:
     )
     spin.add_argument(
         'model',
-        choices=['thread', 'process', 'async'],
+        choices=supervisors.MODELS,
         help='where the spinner runs: a thread, a child process, or an asyncio task',
     )
     spin.add_argument(
@@ -297,8 +291,9 @@ def parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return args.run(args)
+        return run(args)
     except KeyboardInterrupt:
         return 130
 

@@ -14,7 +14,7 @@ def positive_number(name: str, value: object) -> float:
         raise TypeError(
             f'{name} must be a number of seconds, got {value!r} ({type(value).__name__})'
         )
-    if not value > 0:  # also rejects NaN
+    if value != value or value <= 0:  # NaN, the one number unequal to itself, is not above 0
         raise ValueError(f'{name} must be greater than 0, got {value!r}')
     if not value <= threading.TIMEOUT_MAX:  # also rejects inf: no clock can wait that long
         raise ValueError(f'{name} must be at most {threading.TIMEOUT_MAX:g} seconds, got {value!r}')
@@ -30,13 +30,15 @@ def integer(name: str, value: object) -> int:
 
 def positive_int(name: str, value: object) -> int:
     """Return ``value`` if it is an int of at least 1, else raise."""
-    if integer(name, value) < 1:
+    number = integer(name, value)
+    if number < 1:
         raise ValueError(f'{name} must be at least 1, got {value!r}')
-    return value
+    return number
 
 
 def start_method(name: str, value: object) -> str | None:
-    """Return ``value`` if it is None (the platform's default) or a start method this platform has."""
+    """Return ``value`` if it is None (the platform's default) or one of this platform's start
+    methods."""
     return None if value is None else one_of(name, value, multiprocessing.get_all_start_methods())
 
 

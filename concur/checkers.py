@@ -1,4 +1,5 @@
-"""The prime checkers: the same numbers checked sequentially, by threads, by processes, by executors.
+"""The prime checkers: the same numbers checked sequentially, by threads, by processes, by
+executors.
 
 Each checker yields one ``PrimeResult(n, prime, elapsed)`` per number, in the order the checks end.
 ``threads`` and ``procs`` follow the book's design: a job queue holding the numbers and then one
@@ -16,8 +17,9 @@ import multiprocessing
 import platform
 import queue
 import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from time import perf_counter
-from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 from concur import arguments, machine
 from concur.primes import PRIME_FIXTURE, is_prime
@@ -34,20 +36,39 @@ class PrimeResult(NamedTuple):
     n: int
     prime: bool
     elapsed: float
+    # Who checked it and when it began (time.perf_counter(), one clock for every process of a
+    # machine): what a worker chart draws, and the evidence that every worker took a share.
+    worker: str = ''
+    started: float = 0.0
 
 
 # What a worker answers when it takes its 0: "I am done".
 DONE = PrimeResult(0, False, 0.0)
 
 
-Collect = Callable[[Queue, Queue, Sequence[Unit]], Iterator[PrimeResult]]
+class Crew(NamedTuple):
+    """The workers of a checker and the two queues they share with the reader."""
+
+    jobs: Queue[int]
+    results: Queue[PrimeResult]
+    units: Sequence[Unit]
+
+
+Collect = Callable[[Crew], Iterator[PrimeResult]]
 
 
 def check_prime(n: int) -> PrimeResult:
     """Check one number, and time the check."""
     start = perf_counter()
     prime = is_prime(n)
-    return PrimeResult(n, prime, perf_counter() - start)
+    return PrimeResult(n, prime, perf_counter() - start, worker_name(), start)
+
+
+def worker_name() -> str:
+    """The execution unit running this code: its process's name, and its thread's unless it is
+    the process's main thread (a worker process, or the sequential checker's own thread)."""
+    process, thread = multiprocessing.current_process().name, threading.current_thread()
+    return process if thread is threading.main_thread() else f'{process}/{thread.name}'
 
 
 def largest_first(numbers: Iterable[int]) -> list[int]:
@@ -57,28 +78,26 @@ def largest_first(numbers: Iterable[int]) -> list[int]:
     return sorted(numbers, reverse=True)
 
 
-def worker(jobs: Queue, results: Queue) -> None:
+def worker(jobs: Queue[int], results: Queue[PrimeResult]) -> None:
     """Check the numbers taken from ``jobs`` until a 0 comes, then answer ``DONE``."""
     while n := jobs.get():
-        results.put(check_prime(n))  # type: ignore[arg-type]
+        results.put(check_prime(n))
     results.put(DONE)
 
 
-def report(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[PrimeResult]:
+def report(crew: Crew) -> Iterator[PrimeResult]:
     """The book's result loop: read until every worker has answered ``DONE``, so every result
     is read, however late a worker delivers it."""
     done = 0
-    while done < len(units):
-        result: PrimeResult = results.get()  # type: ignore[assignment]
+    while done < len(crew.units):
+        result = crew.results.get()
         if result.n:
             yield result
         else:
             done += 1
 
 
-def report_until_jobs_empty(
-    jobs: Queue, results: Queue, units: Sequence[Unit], pause: Callable[[], object]
-) -> Iterator[PrimeResult]:
+def report_until_jobs_empty(crew: Crew, pause: Callable[[], object]) -> Iterator[PrimeResult]:
     """The book's first result loop, which had a race: it stops once the job queue is empty.
 
     An empty job queue only says that every job was taken, not that every result was read:
@@ -86,11 +105,11 @@ def report_until_jobs_empty(
     and looking at the job queue, where a slow reader loses the race.
     """
     while True:
-        result: PrimeResult = results.get()  # type: ignore[assignment]
+        result = crew.results.get()
         if result.n:
             yield result
         pause()
-        if jobs.empty():
+        if crew.jobs.empty():
             return
 
 
@@ -127,7 +146,8 @@ def procs(
 ) -> Iterator[PrimeResult]:
     """Check the numbers in ``workers`` child processes (default: the usable cores), started with
     ``start_method`` (default: the platform's), fed by ``multiprocessing`` queues."""
-    return _in_processes(_numbers(numbers), _workers(workers), _context(start_method), report)
+    ctx = machine.context(start_method)
+    return _in_processes(_numbers(numbers), _workers(workers), ctx, report)
 
 
 def late_reader(
@@ -147,14 +167,14 @@ def late_reader(
     the results wait in a pipe meanwhile.
     """
 
-    def collect(jobs: Queue, results: Queue, units: Sequence[Unit]) -> Iterator[PrimeResult]:
+    def collect(crew: Crew) -> Iterator[PrimeResult]:
         if stop_when_jobs_empty:
-            return report_until_jobs_empty(jobs, results, units, pause=lambda: _join(units))
-        _join(units)  # just as late: every worker has ended before the first result is read
-        return report(jobs, results, units)
+            return report_until_jobs_empty(crew, pause=lambda: _join(crew.units))
+        _join(crew.units)  # just as late: every worker has ended before the first result is read
+        return report(crew)
 
     return list(
-        _in_processes(_numbers(numbers), _workers(workers), _context(start_method), collect)
+        _in_processes(_numbers(numbers), _workers(workers), machine.context(start_method), collect)
     )
 
 
@@ -162,7 +182,7 @@ def pool(
     numbers: Iterable[int] = NUMBERS, workers: int | None = None, start_method: str | None = None
 ) -> Iterator[PrimeResult]:
     """Check the numbers with a ``concurrent.futures.ProcessPoolExecutor`` of ``workers``."""
-    numbers, workers, ctx = _numbers(numbers), _workers(workers), _context(start_method)
+    numbers, workers, ctx = _numbers(numbers), _workers(workers), machine.context(start_method)
     return _from_executor(
         lambda: concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx), numbers
     )
@@ -179,7 +199,8 @@ def interpreters(
             f'Python 3.14; this is Python {platform.python_version()}'
         )
     numbers, workers = _numbers(numbers), _workers(workers)
-    return _from_executor(lambda: concurrent.futures.InterpreterPoolExecutor(workers), numbers)
+    make = concurrent.futures.InterpreterPoolExecutor  # type: ignore[attr-defined,unused-ignore]
+    return _from_executor(lambda: make(workers), numbers)
 
 
 # The checkers by name, as the command line offers them.
@@ -207,20 +228,16 @@ def _workers(workers: int | None) -> int:
     return machine.usable_cores() if workers is None else arguments.positive_int('workers', workers)
 
 
-def _context(start_method: str | None) -> multiprocessing.context.BaseContext:
-    return multiprocessing.get_context(arguments.start_method('start_method', start_method))
-
-
 def _in_processes(
     numbers: tuple[int, ...],
     workers: int,
-    ctx: multiprocessing.context.BaseContext,
+    ctx: machine.Context,
     collect: Collect,
 ) -> Iterator[PrimeResult]:
     # Jobs go through a Queue, whose feeder thread writes to the pipe as the workers read: a
     # SimpleQueue would block this process on a full pipe before any result is read.
-    jobs = ctx.Queue()
-    results = ctx.SimpleQueue()
+    jobs: multiprocessing.Queue[int] = ctx.Queue()
+    results: multiprocessing.SimpleQueue[PrimeResult] = ctx.SimpleQueue()
     units = [
         ctx.Process(target=worker, args=(jobs, results), name=f'prime-worker-{i}')
         for i in range(workers)
@@ -242,8 +259,8 @@ def _in_processes(
 
 def _run(
     numbers: tuple[int, ...],
-    jobs: Queue,
-    results: Queue,
+    jobs: Queue[int],
+    results: Queue[PrimeResult],
     units: Sequence[Unit],
     collect: Collect,
     abandon: Callable[[], None],
@@ -262,7 +279,7 @@ def _run(
             jobs.put(n)
         for _ in units:
             jobs.put(0)
-        yield from collect(jobs, results, units)
+        yield from collect(Crew(jobs, results, units))
     except BaseException:
         abandon()
         # A thread still finishes the number it holds; the error on its way must not be

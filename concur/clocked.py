@@ -37,12 +37,12 @@ class Clocked(NamedTuple):
 
 def clocked(func: Callable[..., Any], *args: Any) -> Clocked:
     """Run ``func(*args)`` in this thread, clocked."""
-    cpu, start = time.thread_time(), time.perf_counter()
+    start = time.perf_counter()
+    cpu = time.thread_time()  # read inside the wall time's window, so never more than it
     value = func(*args)
+    cpu = time.thread_time() - cpu
     end = time.perf_counter()
-    return Clocked(
-        start, end, time.thread_time() - cpu, os.getpid(), threading.get_native_id(), value
-    )
+    return Clocked(start, end, cpu, os.getpid(), threading.get_native_id(), value)
 
 
 def wall(calls: Sequence[Clocked]) -> float:
@@ -56,12 +56,13 @@ def cores(calls: Sequence[Clocked]) -> float:
 
 
 Call = tuple[Callable[..., Any], tuple[Any, ...]]
+Indexed = tuple[int, Clocked]  # a call clocked, with its place among the calls
 
 
 def in_threads(calls: Sequence[Call]) -> list[Clocked]:
     """Run each call in a thread of its own, all started together."""
     barrier = threading.Barrier(len(calls))
-    out: queue.SimpleQueue[Any] = queue.SimpleQueue()  # of (index, Clocked)
+    out: queue.SimpleQueue[Indexed] = queue.SimpleQueue()
     return _together(
         [
             threading.Thread(target=_after, args=(barrier, out, i, call), name=f'clocked-{i}')
@@ -90,14 +91,14 @@ def in_processes(calls: Sequence[Call], ctx: multiprocessing.context.BaseContext
         out.close()
 
 
-def _after(barrier: threading.Barrier, out: Queue, index: int, call: Call) -> None:
+def _after(barrier: threading.Barrier, out: Queue[Indexed], index: int, call: Call) -> None:
     """Wait until every unit has started, then run the call and hand it back clocked."""
     barrier.wait(JOIN_TIMEOUT)
     func, args = call
     out.put((index, clocked(func, *args)))
 
 
-def _together(units: Sequence[Unit], out: Queue) -> list[Clocked]:
+def _together(units: Sequence[Unit], out: Queue[Indexed]) -> list[Clocked]:
     for unit in units:
         unit.start()
     # The work of a demo or a test ends well within DEMO_TIMEOUT; a unit still running is hung.
@@ -108,8 +109,8 @@ def _together(units: Sequence[Unit], out: Queue) -> list[Clocked]:
         raise RuntimeError(f'{running} still running {DEMO_TIMEOUT} s after they started')
     results: dict[int, Clocked] = {}
     while not out.empty():
-        item: tuple[int, Clocked] = out.get()  # type: ignore[assignment]
-        results[item[0]] = item[1]
+        index, call = out.get()
+        results[index] = call
     if len(results) < len(units):
         raise RuntimeError(f'{len(units) - len(results)} of {len(units)} units failed (see above)')
     return [results[i] for i in range(len(units))]

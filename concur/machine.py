@@ -7,6 +7,21 @@ import os
 import platform
 import sys
 import sysconfig
+from typing import TYPE_CHECKING, TypeAlias, cast
+
+from concur import arguments
+
+if TYPE_CHECKING:
+    from multiprocessing.context import (
+        DefaultContext,
+        ForkContext,
+        ForkServerContext,
+        SpawnContext,
+    )
+
+    # What get_context returns: typeshed calls each of them by their common base, BaseContext,
+    # which lacks the Process class that each of them has. (No ForkContext on Windows.)
+    Context: TypeAlias = DefaultContext | SpawnContext | ForkContext | ForkServerContext
 
 
 def usable_cores() -> int:
@@ -18,6 +33,12 @@ def usable_cores() -> int:
     else:
         count = os.cpu_count()
     return count or 1
+
+
+def context(start_method: str | None) -> Context:
+    """The ``multiprocessing`` context of ``start_method``, checked; None is the default one."""
+    method = arguments.start_method('start_method', start_method)
+    return cast('Context', multiprocessing.get_context(method))
 
 
 def free_threaded_build() -> bool:

@@ -92,10 +92,9 @@ async def is_prime_blocking(n: int) -> bool:
     return is_prime(n)
 
 
-# With these witnesses Miller-Rabin is exact for every n below _EXACT_BELOW (Sorenson and
-# Webster, 2015); above it, a number that passes is a strong probable prime.
+# With these witnesses Miller-Rabin is exact for every n below 3_317_044_064_679_887_385_961_981
+# (Sorenson and Webster, 2015); above it, a number that passes is a strong probable prime.
 _WITNESSES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
-_EXACT_BELOW = 3_317_044_064_679_887_385_961_981
 
 
 def miller_rabin(n: int) -> bool:
@@ -141,7 +140,8 @@ CALIBRATION_SECONDS = 0.01
 
 
 def time_is_prime(n: int, repeat: int = 3) -> float:
-    """The shortest of ``repeat`` timings of ``is_prime(n)``: the others were slowed by something else."""
+    """The shortest of ``repeat`` timings of ``is_prime(n)``: the others were slowed by something
+    else."""
     best = math.inf
     for _ in range(arguments.positive_int('repeat', repeat)):
         start = time.perf_counter()

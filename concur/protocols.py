@@ -2,12 +2,15 @@
 
 A ``threading.Event`` and a ``multiprocessing`` Event are both ``Waitable`` and ``Settable``; a
 ``Thread`` and a ``Process`` are both a ``Unit``; ``queue``, ``multiprocessing`` and the
-``SimpleQueue`` of each are all a ``Queue`` here.
+``SimpleQueue`` of each are all a ``Queue`` of the items they carry; ``sys.stdout`` and the
+spec's frame log are both an ``Output``.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar('T')
 
 
 class Waitable(Protocol):
@@ -18,10 +21,6 @@ class Settable(Protocol):
     def set(self) -> None: ...
 
 
-class Releasable(Protocol):
-    def release(self) -> None: ...
-
-
 class Unit(Protocol):
     """A ``threading.Thread`` or a ``multiprocessing`` process."""
 
@@ -30,7 +29,16 @@ class Unit(Protocol):
     def is_alive(self) -> bool: ...
 
 
-class Queue(Protocol):
-    def put(self, item: object) -> None: ...
-    def get(self) -> object: ...
+class Queue(Protocol[T]):
+    """A queue of ``T``: each kind names the item argument differently, so it is positional."""
+
+    def put(self, item: T, /) -> None: ...
+    def get(self) -> T: ...
     def empty(self) -> bool: ...
+
+
+class Output(Protocol):
+    """Where a spinner writes its frames."""
+
+    def write(self, text: str, /) -> int: ...
+    def flush(self) -> None: ...

@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-from typing import Callable, Iterator, TextIO
+from collections.abc import Callable, Iterator
 
 from concur import arguments
-from concur.protocols import Settable, Unit, Waitable
+from concur.protocols import Output, Settable, Unit, Waitable
 
 FRAMES = '\\|/-'
 MESSAGE = 'thinking!'
@@ -33,12 +33,12 @@ def blanks(status: str) -> str:
     return '\r' + ' ' * len(status) + '\r'
 
 
-def show(out: TextIO, text: str) -> None:
+def show(out: Output, text: str) -> None:
     out.write(text)
     out.flush()  # without it the frames sit in a buffer and appear all at once, or never
 
 
-def spin(msg: str, done: Waitable, interval: float = INTERVAL, out: TextIO | None = None) -> None:
+def spin(msg: str, done: Waitable, interval: float = INTERVAL, out: Output | None = None) -> None:
     """Show a frame every ``interval`` seconds until ``done`` is set, then blank the line."""
     msg, interval = validated(msg, interval)
     out = sys.stdout if out is None else out
@@ -55,7 +55,7 @@ def slow(seconds: float = SECONDS) -> int:
     return ANSWER
 
 
-def supervise(spinner: Unit, done: Settable, work: Callable[[], int], out: TextIO) -> int:
+def supervise(spinner: Unit, done: Settable, work: Callable[[], int], out: Output) -> int:
     """Start ``spinner``, run ``work`` in this thread, then stop the spinner and wait for it to end,
     also when the work fails. The thread and the process supervisors differ only in their units."""
     print(f'spinner object: {spinner}', file=out)

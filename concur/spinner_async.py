@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Awaitable, Callable, TextIO
+from collections.abc import Awaitable, Callable
 
 from concur import arguments
+from concur.protocols import Output
 from concur.spinner import ANSWER, INTERVAL, MESSAGE, SECONDS, blanks, show, statuses, validated
 
 
-async def spin(msg: str, interval: float = INTERVAL, out: TextIO | None = None) -> None:
+async def spin(msg: str, interval: float = INTERVAL, out: Output | None = None) -> None:
     """Show a frame every ``interval`` seconds until cancelled, then blank the line."""
     msg, interval = validated(msg, interval)
     out = sys.stdout if out is None else out
@@ -33,7 +34,7 @@ async def supervisor(
     work: Callable[[], Awaitable[int]] = slow,
     msg: str = MESSAGE,
     interval: float = INTERVAL,
-    out: TextIO | None = None,
+    out: Output | None = None,
 ) -> int:
     """Await ``work`` while a spinner task shows frames; return its result."""
     msg, interval = validated(msg, interval)

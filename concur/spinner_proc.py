@@ -9,11 +9,11 @@ arguments.
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
-from typing import Callable, TextIO
+from collections.abc import Callable
 
-from concur import arguments
+from concur import machine
+from concur.protocols import Output
 from concur.spinner import INTERVAL, MESSAGE, slow, spin, supervise, validated
 
 
@@ -21,12 +21,12 @@ def supervisor(
     work: Callable[[], int] = slow,
     msg: str = MESSAGE,
     interval: float = INTERVAL,
-    out: TextIO | None = None,
+    out: Output | None = None,
     start_method: str | None = None,
 ) -> int:
     """Run ``work`` in this process while a spinner process shows frames; return its result."""
     msg, interval = validated(msg, interval)
-    ctx = multiprocessing.get_context(arguments.start_method('start_method', start_method))
+    ctx = machine.context(start_method)
     done = ctx.Event()
     spinner = ctx.Process(target=spin, args=(msg, done, interval, out), name='spinner')
     return supervise(spinner, done, work, sys.stdout if out is None else out)

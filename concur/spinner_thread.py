@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from threading import Event, Thread
-from typing import Callable, TextIO
 
+from concur.protocols import Output
 from concur.spinner import INTERVAL, MESSAGE, slow, spin, supervise, validated
 
 
@@ -13,7 +14,7 @@ def supervisor(
     work: Callable[[], int] = slow,
     msg: str = MESSAGE,
     interval: float = INTERVAL,
-    out: TextIO | None = None,
+    out: Output | None = None,
 ) -> int:
     """Run ``work`` in this thread while a spinner thread shows frames; return its result."""
     msg, interval = validated(msg, interval)

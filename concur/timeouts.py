@@ -7,7 +7,8 @@ when to stop waiting for something that should long have happened. The rule:
   milliseconds. Use it for every join, ``get`` and ``wait`` in the code and the tests.
 - ``LEAK_GRACE``: how long the suite's leak guard waits for a unit a test left behind.
 - ``DEMO_TIMEOUT``: a live demo run as a command (``python -m concur ...``), start-up included.
-- ``TEST_TIMEOUT``: a whole test (pytest-timeout, set in ``pytest.ini``; the suite checks they agree).
+- ``TEST_TIMEOUT``: a whole test (pytest-timeout, set in ``pytest.ini``; the suite checks that
+  they agree).
 
 If a wait with ``JOIN_TIMEOUT`` starts to fail at random on slow machines, find what is slow before
 raising it: a bound that hides a slow hand-off hides a claim that fails.

@@ -11,22 +11,27 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import multiprocessing.queues
 import os
 import queue
 import threading
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import pytest
-from claims import Span, assert_at_most, assert_spun_at_full_rate
+from claims import Stopwatch, first_then, frames_timeline, frames_verdict
 
-from concur import spinner, spinner_async, spinner_proc, spinner_thread
+from concur import spinner, spinner_async, supervisors
+from concur.protocols import Queue, Settable, Unit
+from concur.testing.evidence import Machine, Verdict, judge
 from concur.testing.framelog import FrameLog, Written, count_frames
+from concur.testing.records import Recorder
 from concur.timeouts import JOIN_TIMEOUT
 
-WORK = 0.5  # seconds of slow() in each run
-INTERVAL = 0.05  # so a run shows about WORK / INTERVAL = 10 frames
-MODELS = ['thread', 'process', 'async']
+WORK = 0.3  # seconds of slow() in each run
+INTERVAL = 0.03  # so a run shows about WORK / INTERVAL = 10 frames
+SECTION = 'spinners'
 
 
 class Run(NamedTuple):
@@ -37,33 +42,25 @@ class Run(NamedTuple):
     writes: list[Written]
 
 
-def supervise(
-    model: str, out: FrameLog | None, start_method: str | None = None
-) -> tuple[int, Span]:
-    """Run the model's supervisor around slow(); return the answer and when the work ran."""
-    span = Span()
-    work = functools.partial(span.run, functools.partial(spinner.slow, WORK))
-    if model == 'thread':
-        answer = spinner_thread.supervisor(work, interval=INTERVAL, out=out)
-    elif model == 'process':
-        answer = spinner_proc.supervisor(
-            work, interval=INTERVAL, out=out, start_method=start_method
-        )
-    else:
-        async_work = functools.partial(span.run_async, functools.partial(spinner_async.slow, WORK))
-        answer = asyncio.run(spinner_async.supervisor(async_work, interval=INTERVAL, out=out))
-    return answer, span
-
-
 def run(model: str, start_method: str | None = None) -> Run:
-    """Run a supervisor with its spinner writing to a FrameLog (a process's through a pipe)."""
+    """Run a supervisor around slow(), its spinner writing to a FrameLog (a process's through a
+    pipe, which spawn can pickle); note when the work ran."""
     sink = multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None
-    log = FrameLog(sink)
-    answer, span = supervise(model, log, start_method)
-    result = Run(answer, span.start, span.end, log.frames(), log.writes())
-    if sink is not None:
-        sink.close()
-    return result
+    log, span = FrameLog(sink), Stopwatch()
+    options = {'start_method': start_method} if model == 'process' else {}
+    try:
+        answer = supervisors.supervise(
+            model,
+            functools.partial(span.run, functools.partial(spinner.slow, WORK)),
+            functools.partial(span.run_async, functools.partial(spinner_async.slow, WORK)),
+            interval=INTERVAL,
+            out=log,
+            **options,
+        )
+        return Run(answer, span.start, span.end, log.frames(), log.writes())
+    finally:
+        if sink is not None:
+            sink.close()
 
 
 @pytest.fixture(scope='module')
@@ -79,19 +76,55 @@ def spun() -> Callable[[str], Run]:
     return get
 
 
-@pytest.mark.parametrize('model', MODELS)
-def test_spinner_shows_a_frame_every_interval_while_slow_works_then_answers_42(model, spun, table):
-    """slow() only sleeps, so whichever unit runs the spinner gets to run every interval."""
-    result = spun(model)
-    assert result.answer == spinner.ANSWER
-    assert_spun_at_full_rate(result.frames, result.ended, INTERVAL, f'the {model} spinner')
-    table.add(
-        model=model,
-        work=f'sleep {WORK} s',
-        frames=len(result.frames),
-        wall_s=result.ended - result.started,
-        note=f'first frame {1000 * abs(result.frames[0].time - result.started):.0f} ms from the start',
+def judge_frames(
+    report: Recorder,
+    claim: str,
+    variant: str,
+    title: str,
+    trial: Callable[[], Run],
+    from_first_frame: bool = False,
+) -> Run:
+    """Judge "a frame every interval while the work runs" on runs of ``trial``; counted from the
+    start of the work, or from the first frame where the spinner's start-up is not the claim."""
+
+    def window(r: Run) -> tuple[float, float]:
+        first = r.frames[0].time if r.frames else r.ended
+        return (max(r.started, first) if from_first_frame else r.started), r.ended
+
+    return judge(
+        trial,
+        lambda r, _: frames_verdict(r.frames, *window(r), INTERVAL),
+        report=report,
+        section=SECTION,
+        claim=claim,
+        variant=variant,
+        cores=1,
+        pictures=lambda r: [
+            frames_timeline(
+                SECTION,
+                title,
+                r.frames,
+                r.started,
+                r.ended,
+                INTERVAL,
+                f'a frame every {1000 * INTERVAL:g} ms',
+            )
+        ],
     )
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize('model', supervisors.MODELS)
+def test_spinner_shows_a_frame_every_interval_while_slow_works_then_answers_42(model, spun, report):
+    """slow() only sleeps, so whichever unit runs the spinner gets to run every interval."""
+    result = judge_frames(
+        report,
+        'a spinner shows a frame every interval while slow() sleeps',
+        model,
+        f'{model} spinner while slow() sleeps',
+        first_then(spun(model), functools.partial(run, model)),
+    )
+    assert result.answer == spinner.ANSWER, f'expected the answer 42, got {result.answer!r}'
 
 
 def test_thread_spinner_writes_from_a_second_thread_of_the_same_process(spun):
@@ -113,22 +146,23 @@ def test_process_spinner_writes_from_another_process(spun):
     )
 
 
-def test_process_spinner_spins_the_same_under_every_start_method(start_method, table):
+@pytest.mark.cpu
+def test_process_spinner_spins_at_full_rate_once_started_under_every_start_method(
+    start_method, report
+):
     """fork copies the parent; spawn and forkserver start a fresh interpreter that imports concur
-    and receives pickled arguments. Either way the child spins on its own, with its own PID."""
-    result = run('process', start_method)
-    assert result.answer == spinner.ANSWER
+    and receives pickled arguments, so their first frame comes later. Once started, the child
+    spins on its own, with its own PID, a frame every interval."""
+    result = judge_frames(
+        report,
+        'a process spinner spins at full rate once it has started',
+        start_method,
+        f'process spinner started by {start_method}',
+        functools.partial(run, 'process', start_method),
+        from_first_frame=True,
+    )
+    assert result.answer == spinner.ANSWER, f'expected the answer 42, got {result.answer!r}'
     assert os.getpid() not in {w.pid for w in result.frames}, 'a frame came from the parent process'
-    assert_spun_at_full_rate(
-        result.frames, result.ended, INTERVAL, f'the {start_method} process spinner'
-    )
-    table.add(
-        model='process',
-        work=f'sleep {WORK} s',
-        frames=len(result.frames),
-        wall_s=result.ended - result.started,
-        note=f'{start_method}: child spinning after {max(0.0, 1000 * (result.frames[0].time - result.started)):.0f} ms',
-    )
 
 
 def test_coroutine_spinner_writes_from_the_supervisors_own_thread(spun):
@@ -140,7 +174,19 @@ def test_coroutine_spinner_writes_from_the_supervisors_own_thread(spun):
     )
 
 
-@pytest.mark.parametrize('model', MODELS)
+@pytest.mark.parametrize('model', supervisors.MODELS)
+def test_spinner_frames_turn_through_backslash_bar_slash_dash_in_order(model, spun):
+    """Each frame shows the next character of \\|/- and the message, so the line seems to turn."""
+    shown = [w.text for w in spun(model).frames]
+    turning = [
+        f'\r{spinner.FRAMES[i % len(spinner.FRAMES)]} {spinner.MESSAGE}' for i in range(len(shown))
+    ]
+    assert shown == turning, (
+        f'expected the frames {turning[:5]} ..., the spinner wrote {shown[:5]} ...'
+    )
+
+
+@pytest.mark.parametrize('model', supervisors.MODELS)
 def test_spinner_blanks_its_line_when_it_stops(model, spun):
     """The last write overwrites the last frame with spaces and returns to the line's start."""
     result = spun(model)
@@ -151,7 +197,7 @@ def test_spinner_blanks_its_line_when_it_stops(model, spun):
     )
 
 
-@pytest.mark.parametrize('model', MODELS)
+@pytest.mark.parametrize('model', supervisors.MODELS)
 def test_spinner_frames_reach_the_real_output_before_the_work_ends(
     model, tmp_path, capfd, monkeypatch
 ):
@@ -183,13 +229,10 @@ def test_spinner_frames_reach_the_real_output_before_the_work_ends(
         # opens its standard output as any program does, where a missing flush would show
         # (unless PYTHONUNBUFFERED, set on some machines, turned buffering off).
         monkeypatch.delenv('PYTHONUNBUFFERED', raising=False)
-        spinner_proc.supervisor(work, interval=INTERVAL, start_method='spawn')
+        supervisors.supervise(model, work, interval=INTERVAL, start_method='spawn')
     else:
         with open(path, 'w', encoding='utf-8') as out:
-            if model == 'thread':
-                spinner_thread.supervisor(work, interval=INTERVAL, out=out)
-            else:
-                asyncio.run(spinner_async.supervisor(async_work, interval=INTERVAL, out=out))
+            supervisors.supervise(model, work, async_work, interval=INTERVAL, out=out)
     frames = count_frames(seen[0])
     assert frames >= 1, (
         f'expected frames in the real output before the work ended, found {frames}: '
@@ -197,50 +240,68 @@ def test_spinner_frames_reach_the_real_output_before_the_work_ends(
     )
 
 
-@pytest.mark.parametrize('model', MODELS)
-def test_spinner_is_gone_at_once_when_told_to_stop(model, table):
-    """Event.wait() returns as soon as the event is set, and cancel() wakes the sleeping task,
-    so the stop takes a small fraction of the interval, not a whole one."""
-    interval = 1.0
+# The stop test's interval: long, so that a spinner that waits it out cannot pass for a prompt one.
+STOP_INTERVAL = 1.0
+
+
+def seconds_to_stop(model: str) -> float:
+    """Start a spinner, wait for its first frame, signal the stop, and time until it is gone."""
     if model == 'async':
 
         async def stop_after_first_frame() -> float:
-            task = asyncio.create_task(spinner_async.spin('', interval, FrameLog()))
+            task = asyncio.create_task(spinner_async.spin('', STOP_INTERVAL, FrameLog()))
             await asyncio.sleep(0)  # one turn of the loop: the task writes its first frame
             start = time.perf_counter()
             task.cancel()
             await asyncio.wait([task], timeout=JOIN_TIMEOUT)
             return time.perf_counter() - start
 
-        latency = asyncio.run(stop_after_first_frame())
+        return asyncio.run(stop_after_first_frame())
+    ctx = multiprocessing.get_context()
+    sink: Queue[Written]
+    done: Settable
+    make: Callable[..., Unit]
+    if model == 'thread':
+        sink, done, make = queue.SimpleQueue(), threading.Event(), threading.Thread
     else:
-        if model == 'thread':
-            sink, done, make = queue.SimpleQueue(), threading.Event(), threading.Thread
-        else:
-            sink, done, make = (
-                multiprocessing.SimpleQueue(),
-                multiprocessing.Event(),
-                multiprocessing.Process,
-            )
-        unit = make(target=spinner.spin, args=('', done, interval, FrameLog(sink)))
-        unit.start()
-        sink.get()  # the first frame: the spinner is now waiting out its interval
-        start = time.perf_counter()
-        done.set()
-        unit.join(JOIN_TIMEOUT)
-        latency = time.perf_counter() - start
-        if model == 'process':
-            sink.close()
-    table.add(
-        model=model,
-        work=f'stop, interval {interval:g} s',
-        note=f'gone {1000 * latency:.1f} ms after the stop signal',
-    )
-    # A process also has to exit and be reaped: a few tens of milliseconds.
-    assert_at_most(
-        latency,
-        interval / 4,
-        what=f'seconds for the {model} spinner to stop',
-        meaning='a spinner that only checks for the stop signal after each interval '
-        'keeps the supervisor waiting',
+        sink, done, make = ctx.SimpleQueue(), ctx.Event(), ctx.Process
+    unit = make(target=spinner.spin, args=('', done, STOP_INTERVAL, FrameLog(sink)))
+    unit.start()
+    sink.get()  # the first frame: the spinner is now waiting out its interval
+    start = time.perf_counter()
+    done.set()
+    unit.join(JOIN_TIMEOUT)
+    stopped = time.perf_counter() - start
+    if isinstance(sink, multiprocessing.queues.SimpleQueue):
+        sink.close()
+    return stopped
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize('model', supervisors.MODELS)
+def test_spinner_is_gone_at_once_when_told_to_stop(model, report):
+    """Event.wait() returns as soon as the event is set, and cancel() wakes the sleeping task,
+    so the stop takes a small fraction of the interval, not a whole one."""
+    # A quarter of the interval: the thread and the task stop in well under a millisecond, a
+    # process also exits and is reaped (a few milliseconds); waiting out the interval takes it all.
+    bound = STOP_INTERVAL / 4
+
+    def verdict(stopped: float, _: Machine) -> Verdict:
+        return Verdict(
+            stopped <= bound,
+            measured=f'gone {1000 * stopped:.1f} ms after the stop signal',
+            expected=f'at most {1000 * bound:.0f} ms, '
+            f'a quarter of the {STOP_INTERVAL:g} s interval',
+            meaning='a spinner that only looks for the stop signal after each interval keeps its '
+            'supervisor waiting',
+        )
+
+    judge(
+        functools.partial(seconds_to_stop, model),
+        verdict,
+        report=report,
+        section=SECTION,
+        claim='a spinner stops at once when told to',
+        variant=model,
+        cores=1,
     )

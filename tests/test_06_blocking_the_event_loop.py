@@ -8,16 +8,23 @@ asyncio's debug mode watches for such hogs and names them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
-from claims import assert_spun_at_full_rate
+import pytest
+from claims import Stopwatch, frames_timeline, frames_verdict
 
 from concur import spinner, spinner_async
-from concur.testing.framelog import FrameLog
+from concur.testing.evidence import Verdict, exact, judge
+from concur.testing.framelog import FrameLog, Written
+from concur.testing.records import Timeline
 
-WORK = 0.5
-INTERVAL = 0.05
+WORK = 0.3
+INTERVAL = 0.03
+SECTION = 'the event loop'
 
 
 async def blocking_slow() -> int:
@@ -30,32 +37,73 @@ async def awaiting_slow() -> int:
     return await spinner_async.slow(WORK)
 
 
-def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(table):
-    """time.sleep() holds the only thread, so the loop never runs the spinner task; by the time
-    it could, the supervisor has cancelled it, and a task cancelled before its first step never runs."""
-    log = FrameLog()
-    answer = asyncio.run(spinner_async.supervisor(blocking_slow, interval=INTERVAL, out=log))
-    assert answer == spinner.ANSWER
-    frames = log.frames()
-    table.add(model='async', work=f'time.sleep {WORK} s', frames=len(frames), note='loop blocked')
-    assert not frames, (
-        f'expected no frame while time.sleep({WORK}) blocked the event loop, counted '
-        f'{len(frames)}: the spinner task ran although the loop had no free turn'
+class Run(NamedTuple):
+    answer: int
+    span: Stopwatch
+    frames: list[Written]
+
+
+def spin_around(work: Callable[[], Awaitable[int]]) -> Run:
+    """Run the coroutine supervisor around ``work`` with its frames in a FrameLog."""
+    log, span = FrameLog(), Stopwatch()
+    answer = asyncio.run(
+        spinner_async.supervisor(
+            functools.partial(span.run_async, work), interval=INTERVAL, out=log
+        )
+    )
+    return Run(answer, span, log.frames())
+
+
+def timeline(title: str, run: Run) -> Timeline:
+    return frames_timeline(
+        SECTION,
+        title,
+        run.frames,
+        run.span.start,
+        run.span.end,
+        INTERVAL,
+        f'a frame every {1000 * INTERVAL:g} ms if the loop is free',
     )
 
 
-def test_coroutine_spinner_spins_when_the_coroutine_awaits_asyncio_sleep(table):
+def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(report):
+    """time.sleep() holds the only thread, so the loop never runs the spinner task; by the time
+    it could, the supervisor has cancelled it, and a task cancelled before its first step never
+    runs. No frame at all, however fast or busy the machine."""
+    run = spin_around(blocking_slow)
+    assert run.answer == spinner.ANSWER, f'expected the answer 42, got {run.answer!r}'
+    exact(
+        Verdict(
+            not run.frames,
+            measured=f'{len(run.frames)} frames in {run.span.seconds:.2f} s of time.sleep',
+            expected=f'no frame (a free loop would have shown {WORK / INTERVAL:.0f})',
+            meaning='the spinner task ran although the loop had no free turn',
+        ),
+        report=report,
+        section=SECTION,
+        claim='time.sleep() in a coroutine blocks the whole event loop',
+        pictures=[timeline('a coroutine calls time.sleep()', run)],
+    )
+
+
+@pytest.mark.cpu
+def test_coroutine_spinner_spins_when_the_coroutine_awaits_asyncio_sleep(report):
     """await asyncio.sleep() hands the loop back, so the spinner task runs every interval."""
-    log = FrameLog()
-    answer = asyncio.run(spinner_async.supervisor(awaiting_slow, interval=INTERVAL, out=log))
-    ended = time.perf_counter()
-    assert answer == spinner.ANSWER
-    table.add(model='async', work=f'asyncio.sleep {WORK} s', frames=len(log.frames()))
-    assert_spun_at_full_rate(log.frames(), ended, INTERVAL, 'the coroutine spinner')
+    run = judge(
+        functools.partial(spin_around, awaiting_slow),
+        lambda r, _: frames_verdict(r.frames, r.span.start, r.span.end, INTERVAL),
+        report=report,
+        section=SECTION,
+        claim='await asyncio.sleep() lets the spinner task run every interval',
+        cores=1,
+        pictures=lambda r: [timeline('a coroutine awaits asyncio.sleep()', r)],
+    )
+    assert run.answer == spinner.ANSWER, f'expected the answer 42, got {run.answer!r}'
 
 
 async def test_a_task_cancelled_before_its_first_step_never_runs_its_body():
-    """create_task() only schedules a coroutine; cancel() before the loop gets to it ends it unstarted."""
+    """create_task() only schedules a coroutine; cancel() before the loop gets to it ends it
+    unstarted."""
     started = []
 
     async def body() -> None:
@@ -65,7 +113,8 @@ async def test_a_task_cancelled_before_its_first_step_never_runs_its_body():
     task.cancel()
     await asyncio.wait([task])
     assert task.cancelled() and not started, (
-        f'expected a cancelled task whose body never ran, got {task!r} with body run: {bool(started)}'
+        f'expected a cancelled task whose body never ran, got {task!r} '
+        f'with body run: {bool(started)}'
     )
 
 
@@ -85,9 +134,11 @@ def test_asyncio_debug_mode_names_the_coroutine_that_blocks_the_loop(caplog):
             if r.name == 'asyncio' and r.getMessage().startswith('Executing')
         ]
     assert any('supervisor()' in m and ' took ' in m for m in logged['blocking_slow']), (
-        f'expected asyncio to log "Executing <Task ... supervisor() ...> took ... seconds" for a step '
+        'expected asyncio to log "Executing <Task ... supervisor() ...> took ... seconds" '
+        'for a step '
         f'that blocked for {WORK} s, it logged {logged["blocking_slow"]}'
     )
     assert not logged['awaiting_slow'], (
-        f'expected no slow step when the work awaits asyncio.sleep(), asyncio logged {logged["awaiting_slow"]}'
+        'expected no slow step when the work awaits asyncio.sleep(), '
+        f'asyncio logged {logged["awaiting_slow"]}'
     )

@@ -30,7 +30,6 @@ from claims import (
     assert_ran_apart,
     chart,
     finish,
-    judge_with_charts,
     switch_delay,
 )
 
@@ -159,10 +158,9 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
             ]
         ]
 
-    judge_with_charts(
+    judge(
         trial,
         verdict,
-        charts,
         report=report,
         section=SECTION,
         claim='threads in C code that releases the GIL run in parallel, Python code does not',
@@ -170,6 +168,7 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
         cores=K,
         # With the GIL half the claim is "no faster": only evidence where K cores were free.
         pass_needs_quiet=machine.gil_enabled(),
+        pictures=charts,
     )
 
 
@@ -178,12 +177,15 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
 READERS = 4  # half of them on pipes, half on sockets
 
 
+Channel = tuple[Callable[[], bytes], Callable[[], object]]  # read a byte, write one
+
+
 @contextlib.contextmanager
-def channels(count: int) -> Iterator[list[tuple[Callable[[], bytes], Callable[[], object]]]]:
+def channels(count: int) -> Iterator[list[Channel]]:
     """``count`` channels on this machine, pipes and socket pairs in turn: each a function that
     reads a byte, and one that writes one."""
     with contextlib.ExitStack() as stack:
-        ends = []
+        ends: list[Channel] = []
         for i in range(count):
             if i % 2:
                 reader, writer = socket.socketpair()
@@ -439,16 +441,16 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
 
     try:
         offload.start_processes(pool, PAIR)
-        judge_with_charts(
+        judge(
             trial,
             verdict,
-            charts,
             report=report,
             section=SECTION,
             claim='to_thread frees the event loop, not the CPU; a process pool frees both',
             variant=start_method,
             cores=PAIR,
             pass_needs_quiet=machine.gil_enabled(),
+            pictures=charts,
         )
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

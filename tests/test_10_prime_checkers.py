@@ -2,117 +2,84 @@
 
 The book checks its 20 numbers for primes sequentially, with threads and with processes fed by
 a job queue and a result queue, and with one ``0`` per worker as its stop signal. Here the numbers
-are sized to this machine, and every speedup is a ratio of times measured in the same test; when
-a claim needs free cores, a control measures them first, without the code under test.
+are sized to this machine, every speedup is a ratio of times measured in the same trial, and the
+suite's control says whether the machine had the cores free to show it.
 """
 
 from __future__ import annotations
 
 import collections
-import math
 import multiprocessing
 import threading
 import time
-from typing import Callable, Iterator, NamedTuple, TypeVar
+from collections.abc import Generator
+from typing import NamedTuple, cast
 
 import pytest
-from claims import assert_at_least, assert_at_most, assert_between, run_together
+from claims import assert_at_most
 
-from concur import checkers, machine, primes
+from concur import checkers, machine
 from concur.primes import Number
 from concur.testing import measure
+from concur.testing.evidence import Machine, Verdict, judge
+from concur.testing.records import Span, WorkerChart
 from concur.testing.workload import hard_numbers, ns
-
-T = TypeVar('T')
 
 # Every test here keeps cores busy, checking primes or starting processes: under pytest-xdist they
 # take turns with the other cpu tests, so that none disturbs a timing.
 pytestmark = pytest.mark.cpu
 
+SECTION = 'prime checkers'
 # The claims' numbers are checked in about this many seconds, each number taking 1/COUNT of it:
 # a few tenths of a second, so that a test takes one or two, yet long against starting processes.
-WORK_SECONDS = 0.4
+WORK_SECONDS = 0.3
 COUNT = 8  # numbers per list, half primes: 2 and 4 workers get equal shares
-# The control's busy work, per process: long against starting a process, short for the test.
-CONTROL_SECONDS = 0.15
-# The control must find this close to all usable cores free before a speedup is asked for.
-FREE_SLACK = 0.2
-# With c free cores, c workers must reach this share of a c-fold speedup: starting the workers
-# and handing numbers over costs a little, and the last numbers do not split evenly.
+# With c free cores, c workers reach at least this share of a c-fold speedup: the numbers are
+# handed out one at a time through a queue, and the last ones do not split evenly.
 SHARE_OF_CORES = 0.8
-ATTEMPTS = 2
+# A run's CPU time over its wall time says how many cores it used; the counters tick in 10 ms,
+# so over a few tenths of a second they may read a few percent high or low.
+CPU_READING = 0.1
 
 
 @pytest.fixture(scope='module')
 def work() -> tuple[Number, ...]:
-    return hard_numbers(WORK_SECONDS)
+    return hard_numbers(WORK_SECONDS, COUNT)
 
 
-@pytest.fixture(scope='module')
-def control_prime() -> int:
-    return primes.calibrated_prime(CONTROL_SECONDS)
+class Checked(NamedTuple):
+    """One run of a checker: its results, its wall time, and the cores it used (psutil)."""
+
+    results: list[checkers.PrimeResult]
+    seconds: float
+    cores: float
+    began: float  # time.perf_counter() when it began
+
+    def workers(self) -> collections.Counter[str]:
+        """How many numbers each worker checked."""
+        return collections.Counter(result.worker for result in self.results)
 
 
-def timed(results: Iterator[checkers.PrimeResult], expected: int) -> float:
-    """Seconds to read every result; fails if some were missing."""
-    __tracebackhide__ = True
-    start = time.perf_counter()
-    count = sum(1 for _ in results)
-    elapsed = time.perf_counter() - start
-    assert count == expected, f'expected {expected} results, got {count}'
-    return elapsed
+def check(model: str, numbers: list[int], **options: object) -> Checked:
+    """Run a checker to its end, measuring its wall time and CPU use."""
+    with measure.Usage() as usage:
+        began = time.perf_counter()
+        results = list(checkers.CHECKERS[model](numbers, **options))
+    return Checked(results, usage.wall, usage.cores, began)
 
 
-def _wall_of_busy_processes(count: int, prime: int) -> float:
-    ctx = multiprocessing.get_context()
-    busy = [
-        ctx.Process(target=primes.is_prime, args=(prime,), name='control') for _ in range(count)
-    ]
-    start = time.perf_counter()
-    run_together(busy)
-    return time.perf_counter() - start
-
-
-def free_cores(prime: int) -> float:
-    """How many cores this test can use right now, measured without the code under test: plain
-    processes checking ``prime``, one per usable core at once, against one process alone."""
-    cores = machine.usable_cores()
-    return cores * _wall_of_busy_processes(1, prime) / _wall_of_busy_processes(cores, prime)
-
-
-def on_a_quiet_machine(
-    measure_: Callable[[], T], holds: Callable[[T], bool], shown: Callable[[T], str], prime: int
-) -> tuple[T, float]:
-    """Measure the free cores with the control, then the claim, at most ATTEMPTS times; return the
-    first measurement where the claim ``holds``, with the free cores the control found before it.
-
-    Another program may take a core for a second or two, and then a timing says nothing. So each
-    try starts with the control, and a try that fails is followed by another. When a try failed
-    with all usable cores free, that try is returned for the caller's assertion to fail on; when
-    every failed try found the machine busy, the test skips, saying what was measured.
-    """
-    tries: list[tuple[T, float]] = []
-    need = machine.usable_cores() - FREE_SLACK
-    for _ in range(ATTEMPTS):
-        free = free_cores(prime)
-        value = measure_()
-        if holds(value):
-            return value, free
-        tries.append((value, free))
-    quiet = [(value, free) for value, free in tries if free >= need]
-    if quiet:
-        return quiet[-1]
-    pytest.skip(
-        f'{"; ".join(shown(value) for value, _ in tries)}, but other programs were using '
-        f'the cores meanwhile: the control (plain processes checking a prime, '
-        f'{machine.usable_cores()} at once against 1 alone), run before each try, found '
-        f'{" and ".join(f"{free:.2f}" for _, free in tries)} free cores of '
-        f'{machine.usable_cores()}; the claim needs {need:.1f}'
+def chart(title: str, run: Checked) -> WorkerChart:
+    """Which worker checked which number, and when, for the end report."""
+    spans = tuple(
+        Span(r.worker, r.n, r.started - run.began, r.started - run.began + r.elapsed)
+        for r in run.results
     )
+    return WorkerChart(SECTION, title, spans)
 
 
-def free_note(free: float) -> str:
-    return f', {free:.2f} free cores'
+def shares(run: Checked, k: int) -> str:
+    counts = run.workers()
+    return f'{len(counts)} of {k} workers took a share ({", ".join(map(str, counts.values()))})'
 
 
 def needs_cores(count: int) -> None:
@@ -168,153 +135,159 @@ def test_process_checkers_report_every_number_exactly_once_under_each_start_meth
 # ---- P2: threads do not speed CPU-bound work up ------------------------------------------------
 
 
-def test_threads_take_at_least_the_sequential_time_for_cpu_bound_work(work, control_prime, table):
+class Versus(NamedTuple):
+    """A run of k workers against the sequential checker, timed before and after it."""
+
+    sequential: float  # the faster of the two sequential runs
+    run: Checked
+    k: int
+
+    @property
+    def speedup(self) -> float:
+        return self.sequential / self.run.seconds
+
+
+def against_sequential(model: str, numbers: list[int], k: int) -> Versus:
+    """Sequential, then k workers, then sequential again, the faster as the baseline: a core
+    taken by another program during one sequential run cannot make the workers look faster."""
+    first = check('sequential', numbers).seconds
+    run = check(model, numbers, workers=k)
+    return Versus(min(first, check('sequential', numbers).seconds), run, k)
+
+
+@pytest.mark.parametrize('k', [2, 4], ids=['2 threads', '4 threads'])
+def test_threads_take_at_least_the_sequential_time_for_cpu_bound_work(k, work, report):
     """Under the GIL only one thread runs Python code at a time, so k threads take turns at the
-    work one thread would do alone; handing the GIL over only adds time."""
-    ks = (2, 4)
+    work one thread would do alone; handing the GIL over only adds time. On a free-threaded build
+    without the GIL, threads run in parallel, as processes do."""
     cores = machine.usable_cores()
-
-    def measure_() -> dict[int, float]:
-        """The time of k threads over the sequential time, for each k."""
-        sequential = timed(checkers.sequential(ns(work)), COUNT)
-        threaded = {k: timed(checkers.threads(ns(work), k), COUNT) for k in ks}
-        # Sequential again, the faster as the reference: a core taken from one of the two runs by
-        # another program must not make the threads look faster.
-        sequential = min(sequential, timed(checkers.sequential(ns(work)), COUNT))
-        return {k: seconds / sequential for k, seconds in threaded.items()}
-
-    def shown(ratios: dict[int, float]) -> str:
-        return ', '.join(
-            f'{k} threads took {ratio:.2f} of the sequential time' for k, ratio in ratios.items()
-        )
-
-    if machine.gil_enabled():
-        ratios, free = on_a_quiet_machine(
-            measure_, lambda r: min(r.values()) >= 0.9, shown, control_prime
-        )
-        note = 'GIL: threads take turns'
-    else:
+    gil = machine.gil_enabled()
+    if not gil:
         needs_cores(2)
-        ratios, free = on_a_quiet_machine(
-            measure_,
-            lambda r: all(1 / r[k] >= SHARE_OF_CORES * min(k, cores) for k in ks),
-            shown,
-            control_prime,
-        )
-        note = 'GIL disabled: threads run in parallel'
-    for k, ratio in ratios.items():
-        table.add(
-            model='threads',
-            work=f'is_prime x{COUNT}',
-            speedup=1 / ratio,
-            note=f'k={k}, {note}{free_note(free)}',
-        )
-    for k, ratio in ratios.items():
-        if machine.gil_enabled():
-            assert_at_least(
-                ratio,
-                0.9,
-                what=f'time of {k} threads over the sequential time',
-                meaning='with the GIL, threads take turns at CPU-bound work, so they '
-                'cannot beat one thread; if they did, they ran in parallel',
-            )
+    # Without the GIL, k threads get min(k, cores) cores, as processes would.
+    least = SHARE_OF_CORES * min(k, cores)
+
+    def verdict(v: Versus, _: Machine) -> Verdict:
+        everyone = len(v.run.workers()) == k  # a checker that used one thread proves nothing
+        if gil:
+            holds = v.speedup <= 1 / 0.9 and v.run.cores <= 1 + CPU_READING
+            expected = 'at most 1.11x (at least 0.9 of the sequential time), on one core'
+            meaning = 'with the GIL threads take turns, so they cannot beat one thread'
         else:
-            assert_at_least(
-                1 / ratio,
-                SHARE_OF_CORES * min(k, cores),
-                what=f'speedup of {k} threads on a free-threaded build ({machine.build()})',
-                meaning='without the GIL threads run Python code in parallel, like processes',
-            )
+            holds = v.speedup >= least
+            expected = f'at least {least:.2f}x: {SHARE_OF_CORES} x {min(k, cores)} cores'
+            meaning = 'without the GIL, threads run Python code in parallel, as processes do'
+        return Verdict(
+            holds and everyone,
+            measured=f'{v.speedup:.2f}x the sequential speed, {v.run.cores:.2f} cores used; '
+            + shares(v.run, k),
+            expected=f'{expected} ({machine.build()}), every thread taking a share',
+            compared_with=f'sequential {v.sequential:.2f} s, the faster of two around the threads',
+            meaning=meaning if everyone else 'the checker did not spread the work over its threads',
+        )
+
+    judge(
+        lambda: against_sequential('threads', ns(work), k),
+        verdict,
+        report=report,
+        section=SECTION,
+        claim='threads do not speed up CPU-bound work' if gil else 'threads run in parallel',
+        variant=f'{k} threads',
+        cores=cores,
+        # Threads looking slow on a busy machine prove nothing: the pass needs cores that
+        # processes would have used.
+        pass_needs_quiet=gil,
+        pictures=lambda v: [
+            chart(f'{k} threads checking {COUNT} numbers ({machine.build()})', v.run)
+        ],
+    )
 
 
 # ---- P3: processes do ---------------------------------------------------------------------------
 
 
-class Speedup(NamedTuple):
-    speedup: float
-    wall: float  # seconds of the faster run
-    cores: float = math.nan  # cores it used
-    note: str = ''
-
-
-def test_processes_check_numbers_about_c_times_faster_on_c_free_cores(work, control_prime, table):
-    """Each process has its own interpreter and its own GIL, so c processes keep c cores busy."""
+@pytest.mark.parametrize(
+    'cores', [machine.usable_cores()], ids=lambda c: f'{c} processes on {c} cores'
+)
+def test_processes_check_numbers_as_many_times_faster_as_there_are_free_cores(cores, work, report):
+    """Each process has its own interpreter and its own GIL, so one process per usable core keeps
+    every core busy when they are free: c cores, about c times faster."""
     needs_cores(2)
-    cores = machine.usable_cores()
+    least = SHARE_OF_CORES * cores
 
-    def measure_() -> Speedup:
-        sequential = timed(checkers.sequential(ns(work)), COUNT)
-        with measure.Usage() as usage:
-            parallel = timed(checkers.procs(ns(work), cores), COUNT)
+    def trial() -> tuple[Versus, float]:
         # Starting and stopping the processes costs the same whatever they check: a few
         # milliseconds with fork, a tenth of a second with spawn. The book's 40-second run hides
         # it; these tenths of a second would not, so it is measured and left out of the speedup.
-        starting = timed(checkers.procs([], cores), 0)
-        return Speedup(
-            sequential / max(parallel - starting, 1e-9),
-            parallel,
-            usage.cores,
-            f'{starting:.2f} s of it starting them',
+        return against_sequential('procs', ns(work), cores), check(
+            'procs', [], workers=cores
+        ).seconds
+
+    def verdict(measured: tuple[Versus, float], _: Machine) -> Verdict:
+        v, starting = measured
+        speedup = v.sequential / max(v.run.seconds - starting, 1e-9)
+        everyone = len(v.run.workers()) == cores
+        # The speedup cannot exceed the cores the run used: if it does, the baseline was slowed.
+        consistent = speedup <= v.run.cores + CPU_READING * cores
+        return Verdict(
+            (speedup >= least and everyone) if consistent else None,
+            measured=f'{speedup:.2f}x faster using {v.run.cores:.2f} cores; '
+            + shares(v.run, cores),
+            expected=f'at least {least:.2f}x ({SHARE_OF_CORES} x {cores} cores) and no more than '
+            'the cores used, every process taking a share',
+            compared_with=f'sequential {v.sequential:.2f} s, the faster of two around the '
+            f'processes; {starting:.2f} s of starting them left out',
+            meaning='the work was not spread over the cores, as if it ran in one process',
         )
 
-    run, free = on_a_quiet_machine(
-        measure_,
-        lambda r: r.speedup >= SHARE_OF_CORES * cores,
-        lambda r: f'{cores} processes were {r.speedup:.2f} times faster',
-        control_prime,
-    )
-    table.add(
-        model='procs',
-        work=f'is_prime x{COUNT}',
-        wall_s=run.wall,
-        cores=run.cores,
-        speedup=run.speedup,
-        note=f'k={cores}, {run.note}{free_note(free)}',
-    )
-    assert_at_least(
-        run.speedup,
-        SHARE_OF_CORES * cores,
-        what=f'speedup of {cores} processes over sequential',
-        meaning=f'the control found all cores free, but the processes used {run.cores:.2f}: '
-        f'the work was not spread over the cores, as if it ran in one process',
+    judge(
+        trial,
+        verdict,
+        report=report,
+        section=SECTION,
+        claim='processes check numbers as many times faster as there are free cores',
+        variant=f'{cores} processes on {cores} cores',
+        cores=cores,
+        pictures=lambda m: [chart(f'{cores} processes checking {COUNT} numbers', m[0].run)],
     )
 
 
 # ---- P4: more processes than cores buy nothing more ---------------------------------------------
 
 
-def test_more_processes_than_cores_check_numbers_no_faster(work, control_prime, table):
+def test_more_processes_than_cores_check_numbers_no_faster(work, report):
     """Past one process per core, the extra processes only wait for a core: the speedup levels
     off at the core count, as in the book's table for 1 to 20 processes."""
     cores = machine.usable_cores()
 
-    def measure_() -> Speedup:
+    def trial() -> tuple[float, float]:
         # The c-worker run twice, the faster as the reference: a core lost during one of them
         # must not make the 2c run look faster.
-        at_cores = timed(checkers.procs(ns(work), cores), COUNT)
-        doubled = timed(checkers.procs(ns(work), 2 * cores), COUNT)
-        at_cores = min(at_cores, timed(checkers.procs(ns(work), cores), COUNT))
-        return Speedup(at_cores / doubled, doubled)
+        at_cores = check('procs', ns(work), workers=cores).seconds
+        doubled = check('procs', ns(work), workers=2 * cores).seconds
+        return min(at_cores, check('procs', ns(work), workers=cores).seconds), doubled
 
-    run, free = on_a_quiet_machine(
-        measure_,
-        lambda r: r.speedup <= 1.15,
-        lambda r: f'{2 * cores} processes were {r.speedup:.2f} times faster than {cores}',
-        control_prime,
-    )
-    table.add(
-        model='procs',
-        work=f'is_prime x{COUNT}',
-        wall_s=run.wall,
-        speedup=run.speedup,
-        note=f'k={2 * cores} over k={cores}{free_note(free)}',
-    )
-    assert_at_most(
-        run.speedup,
-        1.15,
-        what=f'speedup of {2 * cores} processes over {cores}',
-        meaning=f'the machine runs at most {cores} processes at once; more speedup means '
-        f'it has more cores than machine.usable_cores() says',
+    def verdict(times: tuple[float, float], _: Machine) -> Verdict:
+        at_cores, doubled = times
+        # 2c processes share c cores; what they may gain is the uneven end of the last numbers.
+        return Verdict(
+            at_cores / doubled <= 1.15,
+            measured=f'{2 * cores} processes were {at_cores / doubled:.2f}x as fast as {cores}',
+            expected='at most 1.15x: the extra processes only wait for a core',
+            compared_with=f'{cores} processes {at_cores:.2f} s, the faster of two around the '
+            f'{2 * cores}',
+            meaning=f'the machine runs more than {cores} processes at once: it has more cores '
+            'than machine.usable_cores() says',
+        )
+
+    judge(
+        trial,
+        verdict,
+        report=report,
+        section=SECTION,
+        claim='more processes than cores check numbers no faster',
+        variant=f'{2 * cores} processes on {cores} cores',
+        cores=cores,
     )
 
 
@@ -345,108 +318,155 @@ def test_counting_one_sentinel_per_worker_loses_no_result(start_method, fast):
 # ---- P6: the executor matches the hand-made pool ------------------------------------------------
 
 
-def test_process_pool_executor_matches_the_hand_made_process_pool(work, control_prime, table):
+def test_process_pool_executor_matches_the_hand_made_process_pool(work, report):
     """ProcessPoolExecutor does what procs does by hand (worker processes, queues, a stop
     signal), so it gives the same results at about the same speed."""
     cores = machine.usable_cores()
-    results: dict[str, list[checkers.PrimeResult]] = {}
 
-    def measure_() -> Speedup:
-        seconds = {'procs': math.inf, 'pool': math.inf}
+    def trial() -> dict[str, Checked]:
+        runs: dict[str, Checked] = {}
         for _ in range(2):  # interleaved, the faster of each: fair if a core is lost for a while
-            for model in seconds:
-                start = time.perf_counter()
-                results[model] = list(checkers.CHECKERS[model](ns(work), cores))
-                seconds[model] = min(seconds[model], time.perf_counter() - start)
-        return Speedup(seconds['procs'] / seconds['pool'], seconds['pool'])
+            for model in ('procs', 'pool'):
+                run = check(model, ns(work), workers=cores)
+                if model not in runs or run.seconds < runs[model].seconds:
+                    runs[model] = run
+        return runs
 
-    run, free = on_a_quiet_machine(
-        measure_,
-        lambda r: 1 / 1.2 <= r.speedup <= 1.2,
-        lambda r: f'the executor was {r.speedup:.2f} times as fast as procs',
-        control_prime,
+    def verdict(runs: dict[str, Checked], _: Machine) -> Verdict:
+        ratio = runs['procs'].seconds / runs['pool'].seconds
+        # Both start the same processes and hand them the same numbers; the pool's futures and
+        # the hand-made queues cost about the same.
+        return Verdict(
+            1 / 1.2 <= ratio <= 1.2,
+            measured=f'the executor ran at {ratio:.2f}x the speed of procs '
+            f'({runs["pool"].seconds:.2f} s)',
+            expected='between 0.83x and 1.2x',
+            compared_with=f'procs {runs["procs"].seconds:.2f} s, the faster of two interleaved',
+            meaning='both spread the same numbers over the same number of processes',
+        )
+
+    runs = judge(
+        trial,
+        verdict,
+        report=report,
+        section=SECTION,
+        claim='ProcessPoolExecutor matches the hand-made process pool',
+        variant=f'{cores} processes',
+        cores=cores,
+        # The same speed proves nothing on a busy machine, where a pool of one worker could match.
+        pass_needs_quiet=True,
     )
-    table.add(
-        model='pool',
-        work=f'is_prime x{COUNT}',
-        wall_s=run.wall,
-        speedup=run.speedup,
-        note=f'k={cores}, over procs{free_note(free)}',
-    )
-    assert_reported_once_each(results['procs'], work)
-    assert_reported_once_each(results['pool'], work)
-    assert_between(
-        run.speedup,
-        1 / 1.2,
-        1.2,
-        what='speedup of ProcessPoolExecutor over the hand-made pool',
-        meaning='both spread the same numbers over the same number of processes',
-    )
+    assert_reported_once_each(runs['procs'].results, work)
+    assert_reported_once_each(runs['pool'].results, work)
 
 
 # ---- F3: subinterpreters, parallel in one process ------------------------------------------------
 
 
-def test_subinterpreters_run_pure_python_work_on_several_cores_in_one_process(
-    work, control_prime, table
-):
+def test_subinterpreters_run_pure_python_work_on_several_cores_in_one_process(work, report):
     """Since Python 3.14 each subinterpreter of InterpreterPoolExecutor has its own GIL: its
     threads run Python code in parallel, inside one process."""
     if not checkers.HAS_INTERPRETERS:
         pytest.skip(
-            f'needs concurrent.futures.InterpreterPoolExecutor (Python 3.14+); '
+            'needs concurrent.futures.InterpreterPoolExecutor (Python 3.14+); '
             f'this is {machine.describe()}'
         )
     needs_cores(2)
     cores = machine.usable_cores()
+    least = SHARE_OF_CORES * cores
 
-    def measure_() -> measure.Usage:
+    def trial() -> tuple[Checked, float]:
         with measure.Usage() as usage:
-            timed(checkers.interpreters(ns(work), cores), COUNT)
-        return usage
+            run = check('interpreters', ns(work), workers=cores)
+        return run, usage.children_cpu
 
-    usage, free = on_a_quiet_machine(
-        measure_,
-        lambda u: u.cpu / u.wall >= SHARE_OF_CORES * cores,
-        lambda u: f'the process used {u.cpu / u.wall:.2f} cores',
-        control_prime,
-    )
-    table.add(
-        model='interpreters',
-        work=f'is_prime x{COUNT}',
-        wall_s=usage.wall,
-        cores=usage.cpu / usage.wall,
-        note=f'k={cores}, one process{free_note(free)}',
-    )
-    assert_at_most(
-        usage.children_cpu,
-        0.05 * usage.cpu,
-        what='CPU seconds of child processes',
-        meaning='the subinterpreters run in threads of this process, not in children',
-    )
-    assert_at_least(
-        usage.cpu / usage.wall,
-        SHARE_OF_CORES * cores,
-        what='cores used by this one process (its CPU time over wall time)',
-        meaning='each subinterpreter has its own GIL, so their threads run in parallel',
-    )
-
-
-# ---- the command line and bad input -------------------------------------------------------------
-
-
-@pytest.mark.parametrize('model', ['threads', 'procs', 'pool'])
-def test_a_checker_abandoned_after_its_first_result_stops_its_workers(model, fast):
-    """A reader may stop early (an error, Ctrl-C): closing the checker stops its workers and
-    waits for them, so none is left running."""
-    results = checkers.CHECKERS[model](ns(fast), 2)
-    next(results)
-    results.close()
-    left = [
-        unit.name
-        for unit in [*threading.enumerate(), *multiprocessing.active_children()]
-        if unit.name.startswith(
-            ('prime-worker', 'SpawnProcess', 'ForkProcess', 'ForkServerProcess')
+    def verdict(measured: tuple[Checked, float], _: Machine) -> Verdict:
+        run, children = measured
+        return Verdict(
+            run.cores >= least and children <= 0.05 * run.cores * run.seconds,
+            measured=f'this one process used {run.cores:.2f} cores, its children '
+            f'{children:.2f} CPU seconds',
+            expected=f'at least {least:.2f} cores ({SHARE_OF_CORES} x {cores}) in this process, '
+            'none in children',
+            meaning='each subinterpreter has its own GIL, so their threads run in parallel, in '
+            'threads of this process, not in children',
         )
+
+    judge(
+        trial,
+        verdict,
+        report=report,
+        section='beyond the book',
+        claim='subinterpreters run Python code on several cores in one process',
+        variant=f'{cores} interpreters',
+        cores=cores,
+    )
+
+
+class Abandoned(NamedTuple):
+    closing: float  # seconds close() took
+    check: float  # seconds the first number's check took: what a worker may still finish
+    left: list[str]  # workers still running after close()
+
+
+def abandon_after_first_result(model: str, numbers: list[int]) -> Abandoned:
+    results = cast(
+        Generator[checkers.PrimeResult, None, None], checkers.CHECKERS[model](numbers, 2)
+    )
+    first = next(results)
+    start = time.perf_counter()
+    results.close()
+    closing = time.perf_counter() - start
+    names = [t.name for t in threading.enumerate()] + [
+        p.name for p in multiprocessing.active_children()
     ]
-    assert not left, f'still running after close(): {left}'
+    workers = ('prime-worker', 'SpawnProcess', 'ForkProcess', 'ForkServerProcess')
+    left = [name for name in names if name.startswith(workers)]
+    return Abandoned(closing, first.elapsed, left)
+
+
+# What a closed checker may still finish, in checks of a number per worker, and why.
+STILL_RUNNING = {
+    'threads': (1, 'a thread finishes the number it holds'),
+    'procs': (0, 'a process is terminated'),
+    'pool': (
+        2,
+        'a process finishes the number it holds and the one the executor has already '
+        'queued for it, which cancel_futures cannot take back',
+    ),
+}
+ABANDONED_COUNT = 3 * COUNT  # many numbers, so that finishing them all takes far longer
+
+
+@pytest.fixture(scope='module')
+def many() -> list[int]:
+    return ns(hard_numbers(3 * WORK_SECONDS, ABANDONED_COUNT))
+
+
+@pytest.mark.parametrize('model', STILL_RUNNING)
+def test_a_checker_abandoned_after_its_first_result_stops_its_workers(model, many, report):
+    """A reader may stop early (an error, Ctrl-C): closing the checker stops its workers and
+    waits for them, so none is left running, and it does not wait for the other numbers."""
+    held, why = STILL_RUNNING[model]
+
+    def verdict(a: Abandoned, _: Machine) -> Verdict:
+        # Plus one check for joining the workers and for numbers of uneven length.
+        bound = (held + 1) * a.check
+        everything = ABANDONED_COUNT * a.check / 2
+        return Verdict(
+            not a.left and a.closing <= bound,
+            measured=f'close() took {1000 * a.closing:.0f} ms; still running: {a.left or "none"}',
+            expected=f'no worker left, within {1000 * bound:.0f} ms ({why}); finishing all '
+            f'{ABANDONED_COUNT} numbers on 2 workers would take about {1000 * everything:.0f} ms',
+            meaning='a checker that is closed must stop its workers, not run them to the end',
+        )
+
+    judge(
+        lambda: abandon_after_first_result(model, many),
+        verdict,
+        report=report,
+        section=SECTION,
+        claim='a checker closed early stops its workers',
+        variant=model,
+        cores=2,
+    )

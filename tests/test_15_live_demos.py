@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from claims import run_demo
 
-from concur import checkers
+from concur import checkers, spinner, supervisors
 from concur.__main__ import main
 from concur.testing.framelog import count_frames
 from concur.testing.workload import ns
@@ -21,34 +21,43 @@ def test_help_lists_the_demos():
     assert result.returncode == 0 and 'spinner' in result.stdout, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize('model', ['thread', 'process', 'async'])
-def test_spinner_demo_spins_then_prints_the_answer(model):
-    """The demo prints the spinner object, its frames, and the answer, like the book's scripts."""
-    result = run_demo('spinner', model, '--seconds', '0.3')
+# How long the spinner demos work here, and the demo's interval (the book's 0.1 s).
+DEMO_SECONDS = 0.2
+
+
+@pytest.mark.parametrize('model', supervisors.MODELS)
+def test_spinner_demo_spins_for_the_seconds_asked_then_prints_the_answer(model):
+    """The demo prints the spinner object, its frames, and the answer, like the book's scripts;
+    ``--seconds`` sets how long the work sleeps, so it shows about that many seconds of frames."""
+    result = run_demo('spinner', model, '--seconds', str(DEMO_SECONDS))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith('spinner object: <'), result.stdout
-    assert count_frames(result.stdout) >= 1, f'expected frames in the output, got {result.stdout!r}'
+    frames = count_frames(result.stdout)
+    # A frame at once, then one per interval; the default 3 s of work would show 30.
+    most = round(DEMO_SECONDS / spinner.INTERVAL) + 1
+    assert 1 <= frames <= most, (
+        f'expected 1 to {most} frames for {DEMO_SECONDS} s of work at one per '
+        f'{spinner.INTERVAL} s, counted {frames}: the demo did not work for the seconds asked'
+    )
     assert result.stdout.endswith('Answer: 42\n'), result.stdout
 
 
 @pytest.mark.cpu
-# A process spinner's frames are not counted: a child started by a forkserver (the default from
-# Python 3.14) writes to the forkserver's standard output, which pytest does not capture here.
 @pytest.mark.parametrize(
-    'model, spins',
-    [('thread', True), ('process', None), ('async', False)],
-    ids=['thread', 'process', 'async'],
+    'model, spins', [('thread', True), ('process', True), ('async', False)], ids=supervisors.MODELS
 )
-def test_command_line_runs_each_question_live(model, spins, capfd):
-    """`python -m concur spinner MODEL --work prime` is the live demo: the thread spinner shows
-    frames while is_prime runs, the coroutine's none, and each prints the right answer."""
-    assert main(['spinner', model, '--work', 'prime', '--seconds', '0.1']) == 0
-    out = capfd.readouterr().out
-    assert out.endswith('Answer: True\n'), (
-        f'expected the answer True last, the demo printed {out!r}'
+def test_command_line_runs_each_question_live(model, spins):
+    """`python -m concur spinner MODEL --work prime` is the live demo of the notes' questions: the
+    thread and the process spinners show frames while is_prime runs, the coroutine's none, and
+    each prints the right answer. (Run as a command, so that a child started by a forkserver
+    writes to the same output.)"""
+    result = run_demo('spinner', model, '--work', 'prime', '--seconds', str(DEMO_SECONDS))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith('Answer: True\n'), (
+        f'expected the answer True last, the demo printed {result.stdout!r}'
     )
-    shown = count_frames(out)
-    assert spins is None or (shown > 0) == spins, (
+    shown = count_frames(result.stdout)
+    assert (shown > 0) == spins, (
         f'expected {"frames" if spins else "no frame"} from the {model} demo, counted {shown}'
     )
 

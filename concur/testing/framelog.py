@@ -31,8 +31,8 @@ FRAME = re.compile('\r[' + re.escape(FRAMES) + '] ')
 class FrameLog:
     """A write-only text stream that keeps every write as a ``Written`` record."""
 
-    def __init__(self, sink: Queue | None = None) -> None:
-        self._sink: Queue = queue.SimpleQueue() if sink is None else sink
+    def __init__(self, sink: Queue[Written] | None = None) -> None:
+        self._sink: Queue[Written] = queue.SimpleQueue() if sink is None else sink
         self._kept: list[Written] = []
 
     def write(self, text: str) -> int:
@@ -45,7 +45,7 @@ class FrameLog:
     def writes(self) -> list[Written]:
         """Every write so far, oldest first."""
         while not self._sink.empty():
-            self._kept.append(self._sink.get())  # type: ignore[arg-type]
+            self._kept.append(self._sink.get())
         return list(self._kept)
 
     def frames(self) -> list[Written]:

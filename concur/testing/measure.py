@@ -3,8 +3,9 @@
 ``with Usage() as usage: ...`` measures the block; afterwards ``usage.cpu`` is this process's CPU
 time (all its threads), ``usage.children_cpu`` that of its child processes, ``usage.threads`` each
 thread's CPU time by native id, and ``usage.cores`` the cores used: CPU time over wall time.
-``usage.available`` says how many cores the rest of the machine left free meanwhile, the control
-a claim about parallelism needs, measured in the same run.
+``usage.others`` is the CPU time the rest of the machine took meanwhile (``usage.siblings_cpu`` the
+part of it the other pytest-xdist workers of the run took), and ``usage.available`` how many cores
+that left free: the passive half of the suite's control (``concur.testing.evidence``).
 
 Two traps of the kernel's counters, and how ``Usage`` deals with them:
 
@@ -25,6 +26,7 @@ that it leaves behind as orphans are not counted.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from types import TracebackType
@@ -66,6 +68,38 @@ def _child_times() -> dict[int, float]:
     return times
 
 
+def siblings() -> list[psutil.Process]:
+    """The other workers of this pytest-xdist run and their children, or none outside xdist:
+    their CPU time is load that the suite puts on itself, not other programs'."""
+    if 'PYTEST_XDIST_WORKER' not in os.environ:
+        return []
+    me = psutil.Process()
+    parent = me.parent()
+    if parent is None:
+        return []
+    try:
+        found = [p for p in parent.children() if p.pid != me.pid]
+    except psutil.Error:
+        return []
+    for sibling in list(found):
+        try:
+            found += sibling.children(recursive=True)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _cpu_of(processes: list[psutil.Process]) -> dict[int, float]:
+    times = {}
+    for proc in processes:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:  # gone between listing and reading
+            continue
+        times[proc.pid] = t.user + t.system
+    return times
+
+
 def _thread_times() -> dict[int, float]:
     return {t.id: t.user_time + t.system_time for t in psutil.Process().threads()}
 
@@ -82,13 +116,14 @@ class Usage:
 
     def __init__(self) -> None:
         self._proc = psutil.Process()
-        self.wall = self.cpu = self.children_cpu = self.others = float('nan')
+        self.wall = self.cpu = self.children_cpu = self.others = self.siblings_cpu = float('nan')
         self.threads: dict[int, float] = {}
 
     def __enter__(self) -> Usage:
         self._first_threads = self._last_threads = _thread_times()
         self._first = self._proc.cpu_times()
         self._first_children = self._last_children = _child_times()  # listed after the reaped total
+        self._siblings = _cpu_of(siblings())
         self._machine = _machine_busy()
         self._start = time.perf_counter()
         return self
@@ -106,6 +141,8 @@ class Usage:
     ) -> None:
         self.wall = time.perf_counter() - self._start
         machine_busy = _machine_busy() - self._machine
+        now = _cpu_of(siblings())
+        self.siblings_cpu = sum(t - self._siblings.get(pid, 0.0) for pid, t in now.items())
         self.sample()
         last = self._proc.cpu_times()
         alive = set(_child_times())  # listed after reading the reaped total
@@ -135,4 +172,5 @@ class Usage:
     @property
     def available(self) -> float:
         """Cores this process could have used: its usable cores less what other programs took."""
-        return max(0.0, min(machine.usable_cores(), psutil.cpu_count() - self.others / self.wall))
+        cores = psutil.cpu_count() or machine.usable_cores()  # None when psutil cannot tell
+        return max(0.0, min(machine.usable_cores(), cores - self.others / self.wall))

@@ -1,8 +1,10 @@
-"""What a test measured, kept for the end report: rows of verdicts, spinner timelines, worker charts.
+"""What a test measured, kept for the end report: rows of verdicts, spinner timelines, worker
+charts.
 
-A test records through the ``report`` fixture (``report.row(Row(...))``, ``report.timeline(...)``,
-``report.workers(...)``). Records travel as plain dicts in the test report's ``user_properties``,
-so that they reach the end of the run under pytest-xdist too, and are read back with ``load``.
+A test records through the ``report`` fixture: ``report.add(Row(...))``, and likewise a
+``Timeline`` or a ``WorkerChart``. Records travel as plain dicts in the test report's
+``user_properties``, so that they reach the end of the run under pytest-xdist too, and are read
+back with ``load``.
 Times in pictures are seconds from the start of the work, so that runs line up one above another.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 # The report's sections, in the chapter's order; every record names one of them.
 SECTIONS = (
@@ -28,9 +30,10 @@ SECTIONS = (
     'cost of a unit',
     'beyond the book',
     'beyond one machine',
+    "the suite's own tools",
 )
 STATUSES = ('passed', 'failed', 'skipped')
-KEY = 'concur'  # the user_properties key records travel under
+KEY = 'concur-record'  # the user_properties key records travel under
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class WorkerChart:
     test: str = ''
 
 
-Record = Union[Row, Timeline, WorkerChart]
+Record = Row | Timeline | WorkerChart
 _KINDS: dict[str, type[Any]] = {'row': Row, 'timeline': Timeline, 'workers': WorkerChart}
 
 
@@ -104,7 +107,8 @@ def load(data: dict[str, Any]) -> Record:
         fields['frames'] = tuple(fields['frames'])
     if cls is WorkerChart:
         fields['spans'] = tuple(Span(**span) for span in fields['spans'])
-    return cls(**fields)
+    record: Record = cls(**fields)
+    return record
 
 
 class Recorder:

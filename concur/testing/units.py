@@ -7,59 +7,142 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 
 from __future__ import annotations
 
-import asyncio
+import multiprocessing.synchronize
+import threading
 import time
-from typing import Iterable
+from collections.abc import Callable, Iterable, MutableSequence
+from contextlib import AbstractContextManager
+from multiprocessing.connection import Connection
+from typing import TypeVar
 
-from concur.protocols import Queue, Releasable, Settable, Waitable
+from concur.checkers import PrimeResult, check_prime
+from concur.protocols import Queue, Settable, Waitable
+from concur.timeouts import JOIN_TIMEOUT
+
+T = TypeVar('T')
 
 # A module global: each process has its own copy, the threads of one process share it.
 value = 'set at import'
 
 
-def change_value(new: str, seen: Queue) -> None:
+def change_value(new: str, seen: Queue[str]) -> None:
     """Set the module global ``value`` and report the value this unit now sees."""
     global value
     value = new
     seen.put(value)
 
 
-def square(n: int, results: Queue) -> None:
-    """Hand ``n * n`` back the only way a thread or a process can: through a channel."""
+def square(n: int, results: Queue[int]) -> None:
+    """Hand ``n * n`` back through a channel: a Thread or a Process drops what its target
+    returns, so its result must travel some other way."""
     results.put(n * n)
 
 
-async def square_async(n: int) -> int:
-    """A coroutine simply returns its result: the awaiting coroutine gets it as the value."""
-    return n * n
-
-
-def produce(items: Iterable[object], out: Queue) -> None:
+def produce(items: Iterable[T], out: Queue[T]) -> None:
     """Put ``items`` into ``out`` one by one, in order."""
     for item in items:
         out.put(item)
 
 
-async def produce_async(items: Iterable[object], out: asyncio.Queue[object]) -> None:
-    for item in items:
-        await out.put(item)
-
-
-def busy(seconds: float, done: Settable | None = None) -> None:
-    """Keep one core busy for ``seconds`` of wall time, then set ``done``: the plainest CPU work."""
+def busy(seconds: float, started: Settable | None = None) -> None:
+    """Set ``started``, then keep one core busy for ``seconds`` of wall time: the plainest CPU
+    work, a load on the machine."""
+    if started is not None:
+        started.set()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
-    if done is not None:
-        done.set()
 
 
-def idle(ready: Releasable, go: Waitable, timeout: float) -> None:
+def idle(
+    ready: threading.Semaphore | multiprocessing.synchronize.Semaphore, go: Waitable, timeout: float
+) -> None:
     """Say this unit is up, then do nothing until told to finish: a unit that only exists."""
     ready.release()
     go.wait(timeout)
 
 
-async def idle_async(ready: asyncio.Semaphore, go: asyncio.Event) -> None:
-    ready.release()
-    await go.wait()
+def count_down(steps: int) -> None:
+    """Plain Python work of a fixed size: the control's yardstick."""
+    while steps:
+        steps -= 1
+
+
+def timed_count_down(steps: int, ready: threading.Barrier, out: Connection) -> None:
+    """Wait until every control process is ready, count down ``steps``, and send the seconds it
+    took: processes that started at different moments still work at the same time."""
+    ready.wait(JOIN_TIMEOUT)
+    start = time.perf_counter()
+    count_down(steps)
+    out.send(time.perf_counter() - start)
+
+
+def append_and_send(items: list[T], item: T, back: Queue[list[T]]) -> None:
+    """Append ``item`` to the list this unit was given, then send that list back through ``back``.
+
+    A thread is given the caller's own list; a child process a copy of it (pickled, or copied with
+    the parent's memory by fork), and what it sends back is pickled again.
+    """
+    items.append(item)
+    back.put(items)
+
+
+def add_one(
+    counter: MutableSequence[int],
+    lock: AbstractContextManager[object],
+    between: Callable[[], object] | None = None,
+) -> None:
+    """Read ``counter[0]``, let ``between`` run, write the value read plus one, all under ``lock``.
+
+    ``counter`` is a list that threads share, or a ``multiprocessing.Array`` that processes share.
+    """
+    with lock:
+        seen = counter[0]
+        if between is not None:
+            between()
+        counter[0] = seen + 1
+
+
+def add_one_together(
+    door: threading.Barrier,
+    counter: MutableSequence[int],
+    lock: AbstractContextManager[object],
+    between: Callable[[], object],
+) -> None:
+    """Wait at ``door`` (a barrier) until every unit is there, then ``add_one``: units that start
+    one after another, as processes do, still reach the counter at the same moment."""
+    door.wait(JOIN_TIMEOUT)
+    add_one(counter, lock, between)
+
+
+def work_in_steps(
+    marks: MutableSequence[float],
+    step: float,
+    under_way: Settable,
+    stop: threading.Event | None = None,
+) -> None:
+    """Do ``len(marks) - 1`` steps of busy work of ``step`` seconds each, noting in ``marks`` when
+    the work began and when each step ended; set ``under_way`` after the first step.
+
+    With a ``stop`` event, look at it before each step and return once it is set: the only way to
+    stop a thread. Without one, nothing but the end of the work, or of the process, stops it.
+    """
+    marks[0] = time.perf_counter()
+    for i in range(1, len(marks)):
+        if stop is not None and stop.is_set():
+            return
+        busy(step)
+        marks[i] = time.perf_counter()
+        if i == 1:
+            under_way.set()
+
+
+def check_in_turn(n: int, turn: Waitable, then: Settable | None = None) -> PrimeResult:
+    """Wait for ``turn``, check ``n``, then set ``then``: a prime check whose end the caller
+    orders, with events it shares with the pool's workers."""
+    if not turn.wait(JOIN_TIMEOUT):
+        raise TimeoutError(f'the turn to check {n} did not come within {JOIN_TIMEOUT} s')
+    result = check_prime(n)
+    if then is not None:
+        then.set()
+    return result

@@ -1,0 +1,289 @@
+"""The evidence policy: when a measurement may pass a claim, fail it, or say nothing.
+
+The machines that run the spec are shared and differ in speed, so a timing on its own proves
+little. Every claim that depends on time or on free cores goes through ``judge``:
+
+- A **trial** measures the claim once, with the code under test; a **verdict** reads the trial's
+  figures and says whether they agree with the claim (``holds=True``), contradict it (``False``),
+  or disagree with each other so that the run shows nothing (``None``: a speedup above the cores
+  the run used means the baseline was slowed, not that the claim holds).
+- The **control** reads the machine over the same window: during the trial, psutil's count of the
+  CPU time that other programs took (passive, free); right after it, plain processes doing a fixed
+  piece of work, one per usable core, timed against the same work alone (active: it sees what the
+  counters miss, such as a busy neighbour on a shared hardware core). A machine is **quiet** for a
+  claim that needs ``c`` cores when both readings found ``c`` of them free.
+- A pass needs a verdict that holds; a claim of the form "no faster" or "one core at most" also
+  needs a quiet machine, which could have shown the opposite. A fail needs two contradicting trials
+  on a quiet machine. Anything else is tried again, ``ATTEMPTS`` times in all, then skipped with
+  every trial's figures and the control's readings.
+
+Every verdict leaves a ``Row`` for the end report, passed, failed or skipped, before the test ends.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import TypeVar
+
+import pytest
+
+from concur import machine
+from concur.testing import units
+from concur.testing.measure import Usage
+from concur.testing.records import Record, Recorder, Row
+from concur.timeouts import JOIN_TIMEOUT
+
+T = TypeVar('T')
+
+# Trials of one claim at most: enough to outlast another program's burst of a second or two.
+ATTEMPTS = 3
+# Contradicting trials on a quiet machine before a claim fails: one could still be a burst that
+# started after the control looked, two in a row are the claim's own doing.
+CONTRADICTIONS_TO_FAIL = 2
+# A machine counts as quiet for a claim needing c cores when at least QUIET_SHARE of each was
+# free. A core that another busy program shares gives a process half of it or less (two thirds
+# when two of ours share two cores with one such program), while the control's reading of a free
+# core wobbles by a tenth (measured here: 20 readings on an idle 2-core machine, 1.63 to 1.98 free,
+# median 1.85).
+QUIET_SHARE = 0.8
+# The control's piece of work per process: long against starting a process and against the
+# scheduler's time slices (a few ms), short for a test.
+CONTROL_SECONDS = 0.04
+# The control asks at most this many cores: enough for every claim of the suite.
+CONTROL_CORES = 4
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The control's reading of the machine over one trial."""
+
+    usable: int  # cores this process may run on
+    others: float  # cores that other programs used during the trial (passive reading)
+    suite: float  # of those, the cores taken by the other workers of this test run (xdist)
+    free: float = math.nan  # cores free right after the trial (active control); nan if not run
+
+    def quiet(self, cores: float) -> bool:
+        """True when both readings found ``cores`` of the usable cores free."""
+        need = QUIET_SHARE * min(cores, self.usable)
+        return self.free >= need and self.usable - self.others >= need
+
+    def words(self) -> str:
+        taken = f'other programs took {self.others:.2f} cores'
+        if self.suite >= 0.05:
+            taken += f" ({self.suite:.2f} of them the suite's other workers)"
+        if math.isnan(self.free):
+            return taken
+        return f'{taken}; the control found {self.free:.2f} of {self.usable} cores free'
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one trial's figures say about the claim."""
+
+    holds: bool | None  # agree, contradict, or say nothing (figures that disagree with each other)
+    measured: str  # the figures in words, with units
+    expected: str  # the bound the claim sets, with its reason
+    compared_with: str = ''  # the baseline the figures were compared with
+    meaning: str = ''  # what a contradiction means, for the failure message
+
+
+def judge(
+    trial: Callable[[], T],
+    verdict: Callable[[T, Machine], Verdict],
+    *,
+    report: Recorder,
+    section: str,
+    claim: str,
+    variant: str = '',
+    cores: float,
+    pass_needs_quiet: bool = False,
+    pictures: Callable[[T], Iterable[Record]] = lambda _: (),
+) -> T:
+    """Measure a claim until the evidence passes it, fails it, or runs out; return the passing
+    trial's value. ``cores``: the free cores the claim needs the machine to have. ``pictures``:
+    the timelines or worker charts of a trial, recorded for the last trial whatever its end.
+    """
+    __tracebackhide__ = True
+    tried: list[tuple[Verdict, Machine]] = []
+    contradictions = 0
+    for _ in range(ATTEMPTS):
+        with Usage() as usage:
+            value = trial()
+        reading = Machine(machine.usable_cores(), usage.others / usage.wall, _suite_cores(usage))
+        said = verdict(value, reading)
+        if said.holds and not pass_needs_quiet:
+            return _passed(report, section, claim, variant, said, reading, value, pictures)
+        reading = Machine(reading.usable, reading.others, reading.suite, free_cores())
+        said = verdict(value, reading)
+        tried.append((said, reading))
+        quiet = reading.quiet(cores)
+        if said.holds and quiet:
+            return _passed(report, section, claim, variant, said, reading, value, pictures)
+        if said.holds is False and quiet:
+            contradictions += 1
+            if contradictions == CONTRADICTIONS_TO_FAIL:
+                _record(report, section, claim, variant, 'failed', said, reading)
+                report_pictures(report, pictures(value))
+                pytest.fail(
+                    f'expected {said.expected}, measured {said.measured}'
+                    f'{_compared(said)}: {said.meaning} '
+                    f'({contradictions} trials agreed on a quiet machine: {reading.words()})',
+                    pytrace=False,
+                )
+    said, reading = tried[-1]
+    _record(report, section, claim, variant, 'skipped', said, reading)
+    report_pictures(report, pictures(value))
+    pytest.skip(
+        f'this machine could not show that {claim} just now: it needs {cores:g} free '
+        f'core{"s" if cores != 1 else ""}. '
+        + '; '.join(
+            f'trial {i}: {s.measured} (expected {s.expected}), {r.words()}'
+            for i, (s, r) in enumerate(tried, 1)
+        )
+    )
+
+
+def report_pictures(report: Recorder, pictures: Iterable[Record]) -> None:
+    for picture in pictures:
+        report.add(picture)
+
+
+def _passed(
+    report: Recorder,
+    section: str,
+    claim: str,
+    variant: str,
+    said: Verdict,
+    reading: Machine,
+    value: T,
+    pictures: Callable[[T], Iterable[Record]],
+) -> T:
+    _record(report, section, claim, variant, 'passed', said, reading)
+    report_pictures(report, pictures(value))
+    return value
+
+
+def _compared(said: Verdict) -> str:
+    return f', compared with {said.compared_with}' if said.compared_with else ''
+
+
+def _record(
+    report: Recorder,
+    section: str,
+    claim: str,
+    variant: str,
+    status: str,
+    said: Verdict,
+    reading: Machine,
+) -> None:
+    compared = '; '.join(part for part in (said.compared_with, reading.words()) if part)
+    report.add(Row(section, claim, variant, status, said.measured, said.expected, compared))
+
+
+def _suite_cores(usage: Usage) -> float:
+    """Cores the other pytest-xdist workers of this run used during ``usage``'s block: they are
+    the siblings of this worker, children of the same controller process."""
+    if 'PYTEST_XDIST_WORKER' not in os.environ:
+        return 0.0
+    return min(usage.others, usage.siblings_cpu / usage.wall)
+
+
+def free_cores() -> float:
+    """The active control: how many cores a piece of plain Python work gets right now.
+
+    One process per usable core (at most CONTROL_CORES) counts down the same number at the same
+    moment, each timing itself; a process that had a core to itself takes the best time seen for
+    that work, one that shared its core takes longer. The free cores are the sum of the shares.
+    """
+    count = min(machine.usable_cores(), CONTROL_CORES)
+    steps = _control_steps()
+    seconds = _time_in_processes(count, steps)
+    best = _best_seconds(seconds)
+    return sum(min(1.0, best / took) for took in seconds)
+
+
+_BEST: list[float] = []  # the best time seen for the control's work, in this process's run
+
+
+def _best_seconds(seen: Iterable[float]) -> float:
+    _BEST.extend(seen)
+    best = min(_BEST)
+    _BEST[:] = [best]
+    return best
+
+
+@cache
+def _control_steps() -> int:
+    """How many steps of ``units.count_down`` take about CONTROL_SECONDS here; the best of three
+    timings starts the record of the best time."""
+    steps = 100_000
+    while True:
+        took = min(_time_count_down(steps) for _ in range(3))
+        if took >= CONTROL_SECONDS / 4:
+            break
+        steps *= 4
+    steps = int(steps * CONTROL_SECONDS / took)
+    _best_seconds([min(_time_count_down(steps) for _ in range(3))])
+    return steps
+
+
+def _time_count_down(steps: int) -> float:
+    start = time.perf_counter()
+    units.count_down(steps)
+    return time.perf_counter() - start
+
+
+def _time_in_processes(count: int, steps: int) -> list[float]:
+    """Start ``count`` processes that count down ``steps`` together; the seconds each took."""
+    ctx = multiprocessing.get_context()
+    ready = ctx.Barrier(count)
+    pipes = [ctx.Pipe(duplex=False) for _ in range(count)]
+    workers = [
+        ctx.Process(target=units.timed_count_down, args=(steps, ready, sender), name='control')
+        for _, sender in pipes
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        return [
+            receiver.recv() if receiver.poll(JOIN_TIMEOUT) else math.inf for receiver, _ in pipes
+        ]
+    finally:
+        for worker in workers:
+            worker.join(JOIN_TIMEOUT)
+            if worker.is_alive():
+                worker.kill()
+                worker.join(JOIN_TIMEOUT)
+        for receiver, sender in pipes:
+            receiver.close()
+            sender.close()
+
+
+def exact(
+    said: Verdict,
+    *,
+    report: Recorder,
+    section: str,
+    claim: str,
+    variant: str = '',
+    pictures: Iterable[Record] = (),
+) -> None:
+    """Record and assert a claim whose figures do not depend on the machine's speed or load (a
+    count of frames that must be 0, an order, a value): one measurement is the evidence."""
+    __tracebackhide__ = True
+    status = 'passed' if said.holds else 'failed'
+    report.add(
+        Row(section, claim, variant, status, said.measured, said.expected, said.compared_with)
+    )
+    report_pictures(report, pictures)
+    if not said.holds:
+        pytest.fail(
+            f'expected {said.expected}, measured {said.measured}{_compared(said)}: {said.meaning}',
+            pytrace=False,
+        )
