@@ -171,7 +171,7 @@ def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
 # ---- work in k units at once: the bounds of the K and R claims --------------------------------
 
 # k units on k free cores reach at least this share of a k-fold speedup: releasing them at a
-# barrier and collecting them costs a millisecond of a share's 40, and two hardware threads of a
+# barrier and collecting them costs a millisecond of a share's 30, and two hardware threads of a
 # virtual machine share one core's caches (measured here: two threads hashing, 1.82x faster).
 PARALLEL_SHARE = 0.8
 # Units taking turns at one core take at least this share of the time one after another would:
