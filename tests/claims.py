@@ -196,14 +196,16 @@ def chart(section: str, title: str, calls: Sequence[tuple[str, int, Clocked]]) -
     )
 
 
-def assert_ran_apart(calls: Sequence[Clocked], unit: str, *, exclude: int, answer: object) -> None:
+def assert_ran_apart(
+    calls: Sequence[Clocked], unit: str, *, exclude: int, answer: object, meaning: str
+) -> None:
     """Each call ran in a ``unit`` ('pid' or 'thread') of its own, none of them ``exclude`` (the
     caller's), and returned ``answer``: evidence that the k units really did the work."""
     __tracebackhide__ = True
     where = [getattr(call, unit) for call in calls]
     assert len(set(where)) == len(calls) and exclude not in where, (
         f"expected {len(calls)} calls in as many {unit}s other than the caller's ({exclude}), "
-        f'they ran in {where}'
+        f'they ran in {where}: {meaning}'
     )
     wrong = [call.value for call in calls if call.value != answer]
     assert not wrong, f'expected every call to answer {answer!r}, got {wrong}'

@@ -198,7 +198,9 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
         first = clocked.clocked(is_prime, share_prime)
         calls = clocked.in_processes([(is_prime, (share_prime,))] * K, ctx)
         second = clocked.clocked(is_prime, share_prime)
-        assert_ran_apart(calls, 'pid', exclude=os.getpid(), answer=True)
+        assert_ran_apart(
+            calls, 'pid', exclude=os.getpid(), answer=True, meaning='each share needs a process'
+        )
         return Parallel(min(first.seconds, second.seconds), calls)
 
     def verdict(run: Parallel, machine: Machine) -> Verdict:

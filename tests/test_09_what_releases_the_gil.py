@@ -108,7 +108,11 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
         second = {kind: clocked.clocked(func, arg) for kind, (func, arg) in calls.items()}
         for kind, threads in together.items():
             assert_ran_apart(
-                threads, 'thread', exclude=threading.get_native_id(), answer=answers[kind]
+                threads,
+                'thread',
+                exclude=threading.get_native_id(),
+                answer=answers[kind],
+                meaning='each share needs a thread',
             )
         return {
             kind: Race(min(first[kind].seconds, second[kind].seconds), together[kind])
@@ -141,8 +145,8 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
             compared_with=f'one share alone: {name} {c.alone:.3f} s, is_prime '
             f'{python.alone:.3f} s, the better of one before and one after',
             meaning=f'threads in C code that releases the GIL run in parallel; if {name} did '
-            f'not, it held the GIL (or the work was Python code); if is_prime did, '
-            f'the GIL was off',
+            f'not, it held the GIL (hashlib keeps it for 2 KiB or less at a time) or the work '
+            f'was Python code; if is_prime did, the GIL was off',
         )
 
     def charts(races: dict[str, Race]) -> list[WorkerChart]:
@@ -376,8 +380,22 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
     def trial() -> Offloaded:
         run = asyncio.run(offloads(share_prime, pool))
         me = threading.get_native_id()
-        assert_ran_apart(run.threads.calls, 'thread', exclude=me, answer=True)
-        assert_ran_apart(run.processes.calls, 'pid', exclude=os.getpid(), answer=True)
+        assert_ran_apart(
+            run.threads.calls,
+            'thread',
+            exclude=me,
+            answer=True,
+            meaning="to_thread runs each call in a thread of the loop's executor; calls in the "
+            "loop's own thread block it",
+        )
+        assert_ran_apart(
+            run.processes.calls,
+            'pid',
+            exclude=os.getpid(),
+            answer=True,
+            meaning='a process pool runs each call in a process of its own; calls in this '
+            'process ran in threads, as a thread pool runs them',
+        )
         return run
 
     def verdict(run: Offloaded, machine_: Machine) -> Verdict:
