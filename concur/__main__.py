@@ -118,7 +118,7 @@ def run_release(args: argparse.Namespace) -> int:
     sequential = time.perf_counter() - start
     used = (time.process_time() - cpu) / sequential
     print(f'  one after another in this thread: {sequential:5.2f} s on {used:.2f} cores')
-    calls = clocked.in_threads([(func, (arg,))] * k)
+    calls = clocked.in_threads([(func, (own,)) for own in primes.copies(arg, k)])
     wall = clocked.wall(calls)
     print(
         f'  {f"in {k} threads at once:":33} {wall:5.2f} s on {clocked.cores(calls):.2f} cores, '
@@ -138,7 +138,7 @@ def run_release(args: argparse.Namespace) -> int:
 async def offloaded(to: Callable[..., Awaitable[clocked.Clocked]], n: int, calls: int) -> None:
     alone = 0.0
     for k in (1, calls):
-        run = await offload.gathered(to, [(primes.is_prime, n)] * k)
+        run = await offload.gathered(to, [(primes.is_prime, own) for own in primes.copies(n, k)])
         alone = alone or run.wall
         label = '1 call:' if k == 1 else f'{k} calls at once:'
         print(
@@ -157,11 +157,11 @@ def run_offload(args: argparse.Namespace) -> int:
         print('with asyncio.to_thread:')
         asyncio.run(offloaded(offload.in_thread, n, args.calls))
         print(
-            'to_thread frees the event loop (it kept ticking), not the CPU: '
+            'to_thread frees the event loop (it kept ticking), '
             + (
-                'with the GIL the threads take turns.'
+                'not the CPU: with the GIL the threads take turns.'
                 if machine.gil_enabled()
-                else 'but this build has no GIL, so the threads run in parallel.'
+                else 'and without the GIL the CPU too: in parallel.'
             )
         )
         return 0

@@ -196,19 +196,24 @@ def chart(section: str, title: str, calls: Sequence[tuple[str, int, Clocked]]) -
     )
 
 
-def assert_ran_apart(
+def assert_ran_elsewhere(
     calls: Sequence[Clocked], unit: str, *, exclude: int, answer: object, meaning: str
 ) -> None:
-    """Each call ran in a ``unit`` ('pid' or 'thread') of its own, none of them ``exclude`` (the
-    caller's), and returned ``answer``: evidence that the k units really did the work."""
+    """No call ran in ``exclude``, the caller's ``unit`` ('pid' or 'thread'), and each returned
+    ``answer``: evidence that the units really did the work, and did it right."""
     __tracebackhide__ = True
     where = [getattr(call, unit) for call in calls]
-    assert len(set(where)) == len(calls) and exclude not in where, (
-        f"expected {len(calls)} calls in as many {unit}s other than the caller's ({exclude}), "
-        f'they ran in {where}: {meaning}'
+    assert exclude not in where, (
+        f"expected {len(calls)} calls in {unit}s other than the caller's ({exclude}), they ran "
+        f'in {where}: {meaning}'
     )
     wrong = [call.value for call in calls if call.value != answer]
     assert not wrong, f'expected every call to answer {answer!r}, got {wrong}'
+
+
+def apart(calls: Sequence[Clocked], unit: str) -> bool:
+    """Each call ran in a ``unit`` ('pid' or 'thread') of its own."""
+    return len({getattr(call, unit) for call in calls}) == len(calls)
 
 
 def switch_delay() -> float:
