@@ -55,6 +55,16 @@ def cores(calls: Sequence[Clocked]) -> float:
     return sum(call.cpu for call in calls) / wall(calls)
 
 
+def lateness(calls: Sequence[Clocked]) -> float:
+    """Seconds from the first call's start to the last call's start."""
+    return max(call.start for call in calls) - min(call.start for call in calls)
+
+
+def overlapped(calls: Sequence[Clocked]) -> bool:
+    """Every call started before any ended: they were all under way at once."""
+    return max(call.start for call in calls) < min(call.end for call in calls)
+
+
 Call = tuple[Callable[..., Any], tuple[Any, ...]]
 Indexed = tuple[int, Clocked]  # a call clocked, with its place among the calls
 

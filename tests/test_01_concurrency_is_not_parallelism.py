@@ -205,14 +205,19 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
 
     def verdict(run: Parallel, machine: Machine) -> Verdict:
         together, used = clocked.wall(run.calls), clocked.cores(run.calls)
-        speedup = K * run.alone / together
+        # Released together, the children still wake a little apart (a millisecond or two here):
+        # that is hand-off, not work, and is left out, as long as they were all under way at once.
+        late = clocked.lateness(run.calls)
+        speedup = K * run.alone / (together - late)
         consistent = speedup <= CORES_EXPLAIN_SPEEDUP * used
+        at_once = clocked.overlapped(run.calls)
         return Verdict(
-            holds=speedup >= PARALLEL_SHARE * K if consistent else None,
-            measured=f'{K} processes took {together:.3f} s: {speedup:.2f} times as fast as one '
-            f'after another, on {used:.2f} cores',
+            holds=speedup >= PARALLEL_SHARE * K and at_once if consistent else None,
+            measured=f'{K} processes took {together:.3f} s, the last starting {1000 * late:.1f} '
+            f'ms after the first (left out): {speedup:.2f} times as fast as one after another, '
+            f'on {used:.2f} cores, {"all" if at_once else "not all"} under way at once',
             expected=f'at least {PARALLEL_SHARE * K:.2f} times as fast ({PARALLEL_SHARE} x {K} '
-            f'cores: one share each, at the same time)',
+            f'cores: one share each, at the same time), all under way at once',
             compared_with=f'one share in this process {run.alone:.3f} s, the better of one '
             f'before and one after',
             meaning='processes on free cores run in parallel; shares that took longer together '
