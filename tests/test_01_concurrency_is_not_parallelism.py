@@ -212,7 +212,8 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
         consistent = speedup <= CORES_EXPLAIN_SPEEDUP * used
         at_once = clocked.overlapped(run.calls)
         return Verdict(
-            holds=speedup >= PARALLEL_SHARE * K and at_once if consistent else None,
+            # Shares that were not under way at once ran one after another, whatever the cores.
+            holds=False if not at_once else speedup >= PARALLEL_SHARE * K if consistent else None,
             measured=f'{K} processes took {together:.3f} s, the last starting {1000 * late:.1f} '
             f'ms after the first (left out): {speedup:.2f} times as fast as one after another, '
             f'on {used:.2f} cores, {"all" if at_once else "not all"} under way at once',
