@@ -83,6 +83,8 @@ class Race(NamedTuple):
 
     def words(self, what: str, handed_out: bool) -> str:
         late = f', the last starting {1000 * clocked.lateness(self.threads):.1f} ms late'
+        if not clocked.overlapped(self.threads):
+            late += ', after the first had ended'
         return (
             f'{K} threads {what} took {self.ratio(handed_out):.2f} of the sequential time '
             f'({clocked.wall(self.threads):.3f} s{late if handed_out else ""}) on '
