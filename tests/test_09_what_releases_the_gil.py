@@ -135,15 +135,13 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
     def verdict(races: dict[str, Race], machine_: Machine) -> Verdict:
         c, python = races[name], races['is_prime']
         parallel = [c, python] if free else [c]
-        # A speedup beyond the cores used means a slowed baseline: the run shows nothing. (Both
-        # over the whole run: the start-up spread left out would shorten one window only.)
+        # The threads' cores must explain their speedup (so they used about K cores): a speedup
+        # beyond the cores used means a slowed baseline, and the run shows nothing. Both over the
+        # whole run: the start-up spread left out would shorten one window only.
         consistent = all(
             1 / race.ratio(False) <= CORES_EXPLAIN_SPEEDUP * race.cores for race in parallel
         )
-        in_parallel = all(
-            race.ratio(True) <= 1 / (PARALLEL_SHARE * K) and race.cores >= PARALLEL_SHARE * K
-            for race in parallel
-        )
+        in_parallel = all(race.ratio(True) <= 1 / (PARALLEL_SHARE * K) for race in parallel)
         # Threads that were not under way at once ran one after another, whatever the cores.
         at_once = all(clocked.overlapped(race.threads) for race in parallel)
         turns = free or (python.ratio(False) >= TAKING_TURNS and python.cores <= ONE_CORE_AT_MOST)
@@ -156,8 +154,8 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
         return Verdict(
             holds=False if not at_once else in_parallel and turns if consistent else None,
             measured=f'{c.words(f"in {name}", True)}; {python.words("in is_prime", free)}',
-            expected=f'{name} {parallel_bound()} on at least {PARALLEL_SHARE * K:.1f} cores '
-            f'({name} releases the GIL); {python_expected}',
+            expected=f'{name} {parallel_bound()}, on cores that explain it ({name} releases '
+            f'the GIL); {python_expected}',
             compared_with=f'one share alone: {name} {c.alone:.3f} s, is_prime '
             f'{python.alone:.3f} s, the better of one before and one after',
             meaning=f'threads in C code that releases the GIL run in parallel; if {name} did '
