@@ -65,6 +65,12 @@ def overlapped(calls: Sequence[Clocked]) -> bool:
     return max(call.start for call in calls) < min(call.end for call in calls)
 
 
+def handoff(calls: Sequence[Clocked]) -> float:
+    """The lateness of calls handed out together and all under way at once, which is start-up,
+    not work; 0 for calls that ran one after another, whose lateness is the work before."""
+    return lateness(calls) if overlapped(calls) else 0.0
+
+
 Call = tuple[Callable[..., Any], tuple[Any, ...]]
 Indexed = tuple[int, Clocked]  # a call clocked, with its place among the calls
 

@@ -207,7 +207,7 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
         together, used = clocked.wall(run.calls), clocked.cores(run.calls)
         # Released together, the children still wake a little apart (a millisecond or two here):
         # that is hand-off, not work, and is left out, as long as they were all under way at once.
-        late = clocked.lateness(run.calls)
+        late = clocked.handoff(run.calls)
         speedup = K * run.alone / (together - late)
         # A speedup beyond the cores used means a slowed baseline: the run shows nothing. (Both
         # over the whole run: the start-up spread left out would shorten one window only.)
@@ -216,9 +216,13 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
         return Verdict(
             # Shares that were not under way at once ran one after another, whatever the cores.
             holds=False if not at_once else speedup >= PARALLEL_SHARE * K if consistent else None,
-            measured=f'{K} processes took {together:.3f} s, the last starting {1000 * late:.1f} '
-            f'ms after the first (left out): {speedup:.2f} times as fast as one after another, '
-            f'on {used:.2f} cores, {"all" if at_once else "not all"} under way at once',
+            measured=f'{K} processes took {together:.3f} s, '
+            + (
+                f'the last starting {1000 * late:.1f} ms after the first (left out)'
+                if at_once
+                else 'one starting only after another had ended'
+            )
+            + f': {speedup:.2f} times as fast as one after another, on {used:.2f} cores',
             expected=f'at least {PARALLEL_SHARE * K:.2f} times as fast ({PARALLEL_SHARE} x {K} '
             f'cores: one share each, at the same time), all under way at once',
             compared_with=f'one share in this process {run.alone:.3f} s, the better of one '

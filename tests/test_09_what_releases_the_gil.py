@@ -74,7 +74,7 @@ class Race(NamedTuple):
         microseconds, later on a busy machine). With ``handed_out`` that delay is left out, being
         hand-off, not work; not for threads under the GIL, whose late start is their wait for
         the GIL, the very thing measured."""
-        late = clocked.lateness(self.threads) if handed_out else 0.0
+        late = clocked.handoff(self.threads) if handed_out else 0.0
         return (clocked.wall(self.threads) - late) / (K * self.alone)
 
     @property
@@ -354,7 +354,7 @@ class Offloaded(NamedTuple):
         a few milliseconds through the pool's pipe (measured in the run). With ``handed_out``
         that delay is left out, being hand-off, not work; not for threads under the GIL, whose
         second call starts late because it waits for the GIL, the very thing measured."""
-        late = clocked.lateness(pair.calls) if handed_out else 0.0
+        late = clocked.handoff(pair.calls) if handed_out else 0.0
         return PAIR * self.alone / (pair.wall - late)
 
 
@@ -443,7 +443,7 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
             f'two in a row, on {thread_cores:.2f} cores), two process-pool calls '
             f'{run.processes.wall:.3f} s ({processes:.2f}x, on '
             f'{clocked.cores(run.processes.calls):.2f} cores, its second call starting '
-            f'{1000 * clocked.lateness(run.processes.calls):.1f} ms after the first: left '
+            f'{1000 * clocked.handoff(run.processes.calls):.1f} ms after the first: left '
             f'out); the calls of each pair {"ran" if loop_free else "did not all run"} at the '
             f'same time, in '
             f'{len({c.thread for c in run.threads.calls})} threads and '
