@@ -104,11 +104,14 @@ def test_release_demo_times_k_shares_in_a_row_then_in_k_threads_and_says_why(wor
 @pytest.mark.cpu
 @pytest.mark.parametrize('to', ['thread', 'process'])
 def test_offload_demo_awaits_one_call_then_k_at_once_while_the_loop_ticks(to, capsys):
-    """`python -m concur offload thread|process K` awaits is_prime once, then K times at once, and
-    counts the ticks of a task beside them: the loop stays free either way."""
+    """`python -m concur offload thread|process K` awaits is_prime once, then K times at once,
+    then once again, and counts the ticks of a task beside them: the loop stays free either way."""
     assert main(['offload', to, '3', '--seconds', '0.01']) == 0
-    *_, how, one, three, why = capsys.readouterr().out.splitlines()
+    *_, how, one, three, again, why = capsys.readouterr().out.splitlines()
     assert how.startswith('with asyncio.to_thread' if to == 'thread' else 'with run_in_executor')
     assert one.lstrip().startswith('1 call:') and three.lstrip().startswith('3 calls at once:')
-    assert figures(one)[2] == 1.0, one  # the first call is the unit the others are counted in
+    assert again.lstrip().startswith('1 call again:'), again
+    # The faster single call is the unit the others are counted in.
+    assert min(figures(one)[2], figures(again)[2]) == 1.0, f'{one}\n{again}'
+
     assert ('to_thread' if to == 'thread' else 'process pool') in why, why
