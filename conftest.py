@@ -168,3 +168,10 @@ def fast() -> tuple[primes.Number, ...]:
 def calibrated_prime() -> int:
     """A prime whose ``is_prime`` check takes about PRIME_SECONDS here, found by timing it now."""
     return primes.calibrated_prime(PRIME_SECONDS)
+
+
+@pytest.fixture(scope='session')
+def share_prime() -> int:
+    """A prime whose ``is_prime`` check takes about ``workload.SHARE_SECONDS`` here: one worker's
+    share in the claims about k workers at once, found by timing is_prime now."""
+    return primes.calibrated_prime(workload.SHARE_SECONDS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import concurrent.futures
 import functools
 import multiprocessing
 import sys
@@ -10,7 +12,17 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import NoReturn
 
-from concur import checkers, machine, primes, spinner, spinner_async, supervisors
+from concur import (
+    checkers,
+    clocked,
+    gil_release,
+    machine,
+    offload,
+    primes,
+    spinner,
+    spinner_async,
+    supervisors,
+)
 from concur.arguments import positive_int, positive_number
 
 Checker = Callable[..., Iterator[checkers.PrimeResult]]
@@ -116,6 +128,110 @@ def checker(args: argparse.Namespace) -> tuple[Checker, tuple[type[Exception], .
     return cluster.dask, (cluster.NoCluster,)
 
 
+# How long one share of work takes in the release and offload demos, by default: long enough to
+# watch, short enough that a few shares one after another take a few seconds.
+SHARE_SECONDS = 0.5
+
+
+def share(work: str, seconds: float) -> tuple[Callable[[int], object], int, str]:
+    """One share of ``work`` sized to take about ``seconds`` here: the function, its argument,
+    and what it does in words."""
+    if work == 'prime':
+        n = primes.calibrated_prime(seconds)
+        return primes.is_prime, n, f'is_prime({n:_})'
+    rounds = gil_release.calibrated_rounds(work, seconds)
+    return gil_release.WORK[work], rounds, f'{work} of {rounds} x {gil_release.CHUNK // 1024} KiB'
+
+
+def in_a_row(func: Callable[[int], object], arg: int, k: int) -> tuple[float, float]:
+    """Seconds for ``k`` calls of ``func(arg)`` one after another in this thread, and the cores
+    they used."""
+    cpu, start = time.process_time(), time.perf_counter()
+    for _ in range(k):
+        func(arg)
+    seconds = time.perf_counter() - start
+    return seconds, (time.process_time() - cpu) / seconds
+
+
+def run_release(args: argparse.Namespace) -> int:
+    func, arg, what = share(args.work, args.seconds)
+    k = args.threads
+    print(f'{k} shares of work, each {what}: about {args.seconds:g} s here ({machine.build()})')
+    # Shares in a row both before and after the threads, the faster kept: a CPU that has been
+    # idle speeds up over its first second or so of work (measured here: 1.00 s, then 0.88 s).
+    before = in_a_row(func, arg, k)
+    calls = clocked.in_threads([(func, (own,)) for own in primes.copies(arg, k)])
+    sequential, used = min(before, in_a_row(func, arg, k))
+    wall = clocked.wall(calls)
+    print(
+        f'  one after another in this thread: {sequential:5.2f} s on {used:.2f} cores '
+        f'(the faster of two runs)'
+    )
+    print(
+        f'  {f"in {k} threads at once:":33} {wall:5.2f} s on {clocked.cores(calls):.2f} cores, '
+        f'{sequential / wall:.2f}x as fast'
+    )
+    if args.work != 'prime':
+        print(
+            f'{args.work} lets go of the GIL while its C code runs: threads can run it in parallel.'
+        )
+    elif machine.gil_enabled():
+        print('is_prime is Python code: with the GIL one thread runs bytecode at a time, in turns.')
+    else:
+        print('is_prime is Python code, and this build runs it without the GIL: in parallel.')
+    return 0
+
+
+async def offloaded(to: Callable[..., Awaitable[clocked.Clocked]], n: int, calls: int) -> None:
+    # One call both before and after the calls at once, the faster the unit: a CPU that has been
+    # idle speeds up over its first second or so of work.
+    runs = [
+        await offload.gathered(to, [(primes.is_prime, own) for own in primes.copies(n, k)])
+        for k in (1, calls, 1)
+    ]
+    one = min(runs[0].wall, runs[2].wall)
+    for run, label in zip(
+        runs, ['1 call:', f'{calls} calls at once:', '1 call again:'], strict=True
+    ):
+        print(
+            f'  {label:18} {run.wall:5.2f} s, {run.wall / one:4.2f}x one call; '
+            f'the loop ticked {run.ticks} times meanwhile'
+        )
+
+
+def run_offload(args: argparse.Namespace) -> int:
+    if args.start_method and args.to != 'process':
+        args.parser.error('--start-method is for process, not thread')
+    n = primes.calibrated_prime(args.seconds)
+    print(f'awaiting is_prime({n:_}), about {args.seconds:g} s here, in an event loop')
+    print(f'({machine.build()}) beside a task that ticks every {1000 * offload.TICK:g} ms if free,')
+    if args.to == 'thread':
+        print('with asyncio.to_thread:')
+        asyncio.run(offloaded(offload.in_thread, n, args.calls))
+        print(
+            'to_thread frees the event loop (it kept ticking), '
+            + (
+                'not the CPU: with the GIL the threads take turns.'
+                if machine.gil_enabled()
+                else 'and without the GIL the CPU too: in parallel.'
+            )
+        )
+        return 0
+    ctx = multiprocessing.get_context(args.start_method)
+    with concurrent.futures.ProcessPoolExecutor(args.calls, mp_context=ctx) as pool:
+        start = time.perf_counter()
+        offload.start_processes(pool, args.calls)
+        print(
+            f'with run_in_executor on a pool of {args.calls} processes '
+            f'({ctx.get_start_method()}, started in {time.perf_counter() - start:.2f} s):'
+        )
+        asyncio.run(offloaded(offload.in_process(pool), n, args.calls))
+    print(
+        'a process pool frees the loop and the CPU: each call runs in a process with its own GIL.'
+    )
+    return 0
+
+
 def parser() -> Parser:
     top = Parser(prog='python -m concur', description=__doc__)
     demos = top.add_subparsers(title='demos', dest='demo', required=True, parser_class=Parser)
@@ -179,6 +295,56 @@ def parser() -> Parser:
         '(default: start a local cluster of WORKERS processes on 127.0.0.1, closed at the end)',
     )
     check_demo.set_defaults(run=run_primes, parser=check_demo, cores=cores)
+    release = demos.add_parser(
+        'release',
+        help='threads in C code that releases the GIL (hashing, compressing) or in Python code',
+        description='Do k shares of work one after another, then in k threads at once, and show '
+        'the time and the cores each took: sha256 and zlib release the GIL, is_prime cannot.',
+    )
+    release.add_argument(
+        'work',
+        choices=[*gil_release.WORK, 'prime'],
+        help='sha256: hashlib hashes; zlib: zlib compresses; prime: is_prime, Python code',
+    )
+    release.add_argument(
+        'threads',
+        nargs='?',
+        type=workers,
+        default=cores,
+        help=f'how many threads, each doing one share (default: the {cores} usable cores)',
+    )
+    release.add_argument(
+        '--seconds',
+        type=seconds,
+        default=SHARE_SECONDS,
+        help=f'how long one share takes here (default: {SHARE_SECONDS:g})',
+    )
+    release.set_defaults(run=run_release)
+    away = demos.add_parser(
+        'offload',
+        help='is_prime inside an event loop, sent to a thread or to a process pool',
+        description='Await is_prime once, then several times at once, sent to a thread with '
+        'asyncio.to_thread or to a process pool with run_in_executor, while a task ticks: the '
+        'loop stays free either way; only the processes run the calls in parallel.',
+    )
+    away.add_argument(
+        'to', choices=['thread', 'process'], help='where the calls run: threads or processes'
+    )
+    away.add_argument(
+        'calls', nargs='?', type=workers, default=2, help='how many calls at once (default: 2)'
+    )
+    away.add_argument(
+        '--seconds',
+        type=seconds,
+        default=SHARE_SECONDS,
+        help=f'how long one call takes here (default: {SHARE_SECONDS:g})',
+    )
+    away.add_argument(
+        '--start-method',
+        choices=multiprocessing.get_all_start_methods(),
+        help="how the pool starts its processes (default: the platform's)",
+    )
+    away.set_defaults(run=run_offload, parser=away)
     return top
 
 

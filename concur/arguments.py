@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import numbers
 import threading
+from collections.abc import Sequence
 
 
 def positive_number(name: str, value: object) -> float:
@@ -38,12 +39,15 @@ def positive_int(name: str, value: object) -> int:
 def start_method(name: str, value: object) -> str | None:
     """Return ``value`` if it is None (the platform's default) or one of this platform's start
     methods."""
-    if value is None:
-        return None
-    method, methods = text(name, value), multiprocessing.get_all_start_methods()
-    if method not in methods:
-        raise ValueError(f'{name} must be one of {methods} here, got {value!r}')
-    return method
+    return None if value is None else one_of(name, value, multiprocessing.get_all_start_methods())
+
+
+def one_of(name: str, value: object, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of the str ``choices``, else raise."""
+    chosen = text(name, value)
+    if chosen not in choices:
+        raise ValueError(f'{name} must be one of {list(choices)} here, got {value!r}')
+    return chosen
 
 
 def text(name: str, value: object) -> str:

@@ -18,6 +18,7 @@ from typing import TypeVar
 import pytest
 
 from concur import checkers, machine
+from concur.clocked import Clocked
 from concur.primes import Number
 from concur.protocols import Unit
 from concur.testing.evidence import Verdict
@@ -214,3 +215,57 @@ def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
         result.stdout.decode().replace('\r\n', '\n'),
         result.stderr.decode(),
     )
+
+
+# ---- work in k units at once: the bounds of the K and R claims --------------------------------
+
+# k units on k free cores reach at least this share of a k-fold speedup: releasing them at a
+# barrier and collecting them costs a millisecond of a share's 30, and two hardware threads of a
+# virtual machine share one core's caches (measured here: two threads hashing, 1.82x faster).
+PARALLEL_SHARE = 0.8
+# Units taking turns at one core take at least this share of the time one after another would:
+# taking turns only adds hand-offs, and 0.9 leaves room for the noise of the baseline itself.
+TAKING_TURNS = 0.9
+# Units that take turns keep at most this many cores busy: a thread waiting for the GIL sleeps,
+# and its CPU clock ticks only for the microseconds of each hand-off.
+ONE_CORE_AT_MOST = 1.1
+# A run cannot be faster than the cores it used: a speedup above this many times those cores
+# means its baseline was slowed by something else, and the run shows nothing.
+CORES_EXPLAIN_SPEEDUP = 1.1
+
+
+def chart(section: str, title: str, calls: Sequence[tuple[str, int, Clocked]]) -> WorkerChart:
+    """A worker chart of clocked calls, each ``(worker, work item, call)``, timed from the first
+    call's start, so that charts of different runs line up one above another."""
+    origin = min(call.start for _, _, call in calls)
+    return WorkerChart(
+        section,
+        title,
+        tuple(Span(worker, n, call.start - origin, call.end - origin) for worker, n, call in calls),
+    )
+
+
+def assert_ran_elsewhere(
+    calls: Sequence[Clocked], unit: str, *, exclude: int, answer: object, meaning: str
+) -> None:
+    """No call ran in ``exclude``, the caller's ``unit`` ('pid' or 'thread'), and each returned
+    ``answer``: evidence that the units really did the work, and did it right."""
+    __tracebackhide__ = True
+    where = [getattr(call, unit) for call in calls]
+    assert exclude not in where, (
+        f"expected {len(calls)} calls in {unit}s other than the caller's ({exclude}), they ran "
+        f'in {where}: {meaning}'
+    )
+    wrong = [call.value for call in calls if call.value != answer]
+    assert not wrong, f'expected every call to answer {answer!r}, got {wrong}'
+
+
+def apart(calls: Sequence[Clocked], unit: str) -> bool:
+    """Each call ran in a ``unit`` ('pid' or 'thread') of its own."""
+    return len({getattr(call, unit) for call in calls}) == len(calls)
+
+
+def switch_delay() -> float:
+    """How late a thread that wants the GIL gets it from a busy thread: one switch interval, or
+    nothing on a free-threaded build running without the GIL."""
+    return sys.getswitchinterval() if machine.gil_enabled() else 0.0

@@ -23,7 +23,14 @@ from functools import partial
 from typing import NamedTuple
 
 import pytest
-from claims import WAKE_LATE, Stopwatch, frames_timeline, frames_verdict, run_together
+from claims import (
+    WAKE_LATE,
+    Stopwatch,
+    frames_timeline,
+    frames_verdict,
+    run_together,
+    switch_delay,
+)
 
 from concur import machine, primes, supervisors
 from concur.primes import is_prime
@@ -34,12 +41,6 @@ from concur.timeouts import JOIN_TIMEOUT
 
 INTERVAL = 0.03  # the spinner's; about ten frames while the calibrated is_prime runs
 SECTION = "the GIL's three questions"
-
-
-def switch_delay() -> float:
-    """How late a thread that wants the GIL gets it from a busy thread: one switch interval, or
-    nothing on a free-threaded build running without the GIL."""
-    return sys.getswitchinterval() if machine.gil_enabled() else 0.0
 
 
 class Run(NamedTuple):

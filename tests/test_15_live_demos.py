@@ -72,3 +72,46 @@ def test_primes_command_prints_a_line_per_number_and_the_total(model, fast, monk
     assert lines[-1].startswith(f'{len(fast)} checks in'), lines[-1]
     shown = {int(line.split()[0].replace('_', '')): line.split()[1] == 'P' for line in lines[1:-1]}
     assert shown == dict(fast), '\n'.join(lines)
+
+
+# ---- what releases the GIL: threads in C code or in Python, work sent off the event loop -------
+
+
+def figures(line: str) -> list[float]:
+    """The numbers in a line of a demo's output, in order."""
+    return [
+        float(word.rstrip('x,;:')) for word in line.split() if word.rstrip('x,;:')[:1].isdigit()
+    ]
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize('work', ['zlib', 'prime'])
+def test_release_demo_times_k_shares_in_a_row_then_in_k_threads_and_says_why(work, capsys):
+    """`python -m concur release WORK K` shows K shares one after another, then in K threads, with
+    the time and cores of each: the learner compares the two lines."""
+    assert main(['release', work, '3', '--seconds', '0.01']) == 0
+    header, in_a_row, threads, why = capsys.readouterr().out.splitlines()
+    assert header.startswith('3 shares of work'), header
+    (row_s, row_cores), (_, threads_s, threads_cores, speedup) = figures(in_a_row), figures(threads)
+    assert 'in 3 threads at once' in threads, threads
+    # Not timing claims: one thread cannot keep more than one core busy, three threads three.
+    assert row_cores <= 1.05 and threads_cores <= 3.05, f'{in_a_row}\n{threads}'
+    assert min(row_s, threads_s, speedup) > 0, f'{in_a_row}\n{threads}'
+    library = work if work != 'prime' else 'is_prime is Python code'
+    assert library in why, why
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize('to', ['thread', 'process'])
+def test_offload_demo_awaits_one_call_then_k_at_once_while_the_loop_ticks(to, capsys):
+    """`python -m concur offload thread|process K` awaits is_prime once, then K times at once,
+    then once again, and counts the ticks of a task beside them: the loop stays free either way."""
+    assert main(['offload', to, '3', '--seconds', '0.01']) == 0
+    *_, how, one, three, again, why = capsys.readouterr().out.splitlines()
+    assert how.startswith('with asyncio.to_thread' if to == 'thread' else 'with run_in_executor')
+    assert one.lstrip().startswith('1 call:') and three.lstrip().startswith('3 calls at once:')
+    assert again.lstrip().startswith('1 call again:'), again
+    # The faster single call is the unit the others are counted in.
+    assert min(figures(one)[2], figures(again)[2]) == 1.0, f'{one}\n{again}'
+
+    assert ('to_thread' if to == 'thread' else 'process pool') in why, why

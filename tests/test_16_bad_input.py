@@ -16,6 +16,7 @@ from claims import NO_DASK, run_demo
 
 from concur import (
     checkers,
+    gil_release,
     primes,
     spinner,
     spinner_async,
@@ -237,3 +238,54 @@ def test_the_dask_checker_refuses_bad_arguments_before_connecting(arguments, err
 
     with pytest.raises(error, match=name):
         cluster.dask(**arguments)
+
+
+# ---- what releases the GIL: the release and offload demos, and the work they run -------------
+
+
+@pytest.mark.parametrize(
+    'args',
+    [
+        ['release'],
+        ['release', 'md5'],
+        ['release', 'sha256', '0'],
+        ['release', 'prime', 'two'],
+        ['release', 'zlib', '--seconds', '0'],
+        ['offload'],
+        ['offload', 'fiber'],
+        ['offload', 'thread', '0'],
+        ['offload', 'process', '--seconds', 'soon'],
+        ['offload', 'process', '--start-method', 'fork-exec'],
+        ['offload', 'thread', '--start-method', 'spawn'],
+    ],
+    ids=' '.join,
+)
+def test_release_and_offload_commands_refuse_bad_arguments_in_one_line_with_status_2(args, capsys):
+    """A learner who mistypes gets told what was wrong, in one line, not a traceback."""
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(error.splitlines()) == 1 and 'error' in error, error
+
+
+@pytest.mark.parametrize(
+    'call, error, message',
+    [
+        (partial(gil_release.sha256, 0), ValueError, 'rounds must be at least 1'),
+        (partial(gil_release.compress, 2.0), TypeError, 'rounds must be an int'),  # type: ignore[arg-type]
+        (partial(gil_release.calibrated_rounds, 'md5', 0.1), ValueError, 'work must be one of'),
+        (partial(gil_release.calibrated_rounds, 3, 0.1), TypeError, 'work must be a str'),  # type: ignore[arg-type]
+        (partial(gil_release.calibrated_rounds, 'zlib', 0), ValueError, 'seconds must be greater'),
+    ],
+    ids=[
+        'sha256 0 rounds',
+        'compress float rounds',
+        'unknown work',
+        'work not str',
+        'zero seconds',
+    ],
+)
+def test_the_gil_releasing_work_rejects_bad_arguments_by_name(call, error, message):
+    """A wrong type or value fails at once, with a message naming the argument."""
+    with pytest.raises(error, match=f'^{message}'):
+        call()

@@ -8,6 +8,12 @@ from collections.abc import Iterable
 from concur import primes
 from concur.primes import Number
 
+# One worker's share of the work in the claims about k workers at once (K, R): six switch
+# intervals, and long against a thread's or a barrier's hand-off (under a millisecond here), yet
+# short enough that a test running a share a few times, alone and k at once, takes tenths of a
+# second.
+SHARE_SECONDS = 0.03
+
 
 def hard_numbers(seconds: float, count: int = 8) -> tuple[Number, ...]:
     """``count`` numbers whose ``is_prime`` check takes about ``seconds / count`` each, here.
