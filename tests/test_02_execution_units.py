@@ -222,7 +222,7 @@ async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_sect
     )
 
 
-HOLD = 0.2  # how long the holder keeps the lock: the work of the contention test
+HOLD = 0.1  # how long the holder keeps the lock: the work of the contention test
 
 
 def hold(lock: threading.Lock, holding: threading.Event, held_for: list[float]) -> None:

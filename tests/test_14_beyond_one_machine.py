@@ -46,7 +46,7 @@ WORKERS = min(machine.usable_cores(), 4)
 THREADED = 'threads'  # the name of the one worker with WORKERS threads
 # The claims' numbers take about this many seconds on one worker, 8 numbers of equal size: long
 # against what a task costs on its way (a millisecond or two), short for a test.
-WORK_SECONDS = 0.24
+WORK_SECONDS = 0.16
 # The tiny tasks timed to find what a task costs on its way: enough for a tenth of a second on
 # the cluster.
 TINY_TASKS = 100

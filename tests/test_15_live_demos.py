@@ -22,7 +22,7 @@ def test_help_lists_the_demos():
 
 
 # How long the spinner demos work here, and the demo's interval (the book's 0.1 s).
-DEMO_SECONDS = 0.2
+DEMO_SECONDS = 0.1
 
 
 @pytest.mark.parametrize('model', supervisors.MODELS)

@@ -220,8 +220,10 @@ def _best_seconds(seen: Iterable[float]) -> float:
 
 @cache
 def _control_steps() -> int:
-    """How many steps of ``units.count_down`` take about CONTROL_SECONDS here; the best of three
-    timings starts the record of the best time."""
+    """How many steps of ``units.count_down`` take about CONTROL_SECONDS here. The best of three
+    timings in this process starts the record of the best time, and one round of the control
+    itself adds its own: a core that has been idle runs slower for its first tenths of a second
+    of work, and the first round warms every core up."""
     steps = 100_000
     while True:
         took = min(_time_count_down(steps) for _ in range(3))
@@ -230,6 +232,7 @@ def _control_steps() -> int:
         steps *= 4
     steps = int(steps * CONTROL_SECONDS / took)
     _best_seconds([min(_time_count_down(steps) for _ in range(3))])
+    _best_seconds(_time_in_processes(min(machine.usable_cores(), CONTROL_CORES), steps))
     return steps
 
 
