@@ -48,9 +48,9 @@ ATTEMPTS = 3
 CONTRADICTIONS_TO_FAIL = 2
 # A machine counts as quiet for a claim needing c cores when at least QUIET_SHARE of each was
 # free. A core that another busy program shares gives a process half of it or less (two thirds
-# when two of ours share two cores with one such program), while the control's reading of a free
-# core wobbles by a tenth (measured here: 20 readings on an idle 2-core machine, 1.63 to 1.98 free,
-# median 1.85).
+# when two of ours share two cores with one such program), while the control's reading of free
+# cores wobbles by a few hundredths each (measured here: 20 readings on an idle 2-core machine,
+# 1.86 to 1.99 free, median 1.95).
 QUIET_SHARE = 0.8
 # The control's piece of work per process: long against starting a process and against the
 # scheduler's time slices (a few ms), short for a test.
