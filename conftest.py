@@ -38,23 +38,25 @@ def pytest_report_header(config: pytest.Config) -> str:
 def cpu_turn(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
 ) -> Iterator[None]:
-    """Under pytest-xdist, a test marked ``cpu`` holds the cores it needs while it runs, so that
-    tests whose verdicts depend on time or free cores never take cores from each other.
+    """Under pytest-xdist, a test holds the cores it needs while it runs, so that a verdict that
+    depends on time or free cores is never measured while the suite itself takes those cores.
 
-    Each usable core is a lock file in the run's own temporary folder. A test marked
-    ``cpu(cores=1)`` holds one core, the one of its xdist worker (worker i, core i modulo the
-    cores), so that two such tests run side by side on two cores; a test marked plain ``cpu``
-    holds every core. Cores are always taken in the same order, so no two tests wait on each
-    other in a circle. Locks rather than pytest-xdist's ``--dist loadgroup``: they hold whatever
-    ``--dist`` the reader picks, and loadgroup has no effect with pytest 9.2 and xdist 3.8.
+    Each usable core is a lock file in the run's own temporary folder, and each xdist worker is
+    given one of them (worker i, core i modulo the cores). A test holds its worker's core: tests
+    run side by side, one per core. A test marked plain ``cpu`` needs every core (a claim about
+    parallelism, or one that a busy neighbour would disturb): it holds them all, so it runs alone;
+    one marked ``cpu(cores=1)`` needs only its own. Cores are always taken in the same order, so
+    no two tests wait on each other in a circle. Locks rather than pytest-xdist's ``--dist
+    loadgroup``: they hold whatever ``--dist`` the reader picks, and loadgroup has no effect with
+    pytest 9.2 and pytest-xdist 3.8.
     """
-    marker = request.node.get_closest_marker('cpu')
-    if worker_id == 'master' or marker is None:
+    if worker_id == 'master':
         yield
         return
+    marker = request.node.get_closest_marker('cpu')
     usable = machine.usable_cores()
     folder = tmp_path_factory.getbasetemp().parent
-    if marker.kwargs.get('cores', usable) >= usable:
+    if marker is not None and marker.kwargs.get('cores', usable) >= usable:
         taken = list(range(usable))
     else:
         taken = [int(worker_id.removeprefix('gw')) % usable]
