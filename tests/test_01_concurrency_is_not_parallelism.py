@@ -180,7 +180,9 @@ def test_coroutines_doing_cpu_bound_work_on_one_loop_take_turns_so_k_take_k_time
 
 
 class Parallel(NamedTuple):
-    alone: float  # seconds of one share in this process, the better of one before and one after
+    alone: (
+        float  # seconds of one share in one child process, the better of one before and one after
+    )
     calls: list[Clocked]  # the K shares, each in a child process
 
 
@@ -195,9 +197,10 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
     ctx = multiprocessing.get_context(start_method)
 
     def trial() -> Parallel:
-        first = clocked.clocked(is_prime, share_prime)
+        # One share alone in one process, the same kind of unit, before and after.
+        first = clocked.in_processes([(is_prime, (share_prime,))], ctx)[0]
         calls = clocked.in_processes([(is_prime, (share_prime,))] * K, ctx)
-        second = clocked.clocked(is_prime, share_prime)
+        second = clocked.in_processes([(is_prime, (share_prime,))], ctx)[0]
         assert_ran_elsewhere(
             calls, 'pid', exclude=os.getpid(), answer=True, meaning='each share runs in a child'
         )
@@ -225,7 +228,7 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
             + f': {speedup:.2f} times as fast as one after another, on {used:.2f} cores',
             expected=f'at least {PARALLEL_SHARE * K:.2f} times as fast ({PARALLEL_SHARE} x {K} '
             f'cores: one share each, at the same time), all under way at once',
-            compared_with=f'one share in this process {run.alone:.3f} s, the better of one '
+            compared_with=f'one share in one child process {run.alone:.3f} s, the better of one '
             f'before and one after',
             meaning='processes on free cores run in parallel; shares that took longer together '
             'ran one after another, as threads or coroutines would',

@@ -111,12 +111,12 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
 
     def trial() -> dict[str, Race]:
         # Interleaved: a core lost for a moment slows one run of each kind, not a whole kind.
-        first = {kind: clocked.clocked(func, arg) for kind, (func, arg) in calls.items()}
+        first = {kind: clocked.alone(func, arg) for kind, (func, arg) in calls.items()}
         together = {
             kind: clocked.in_threads([(func, (own,)) for own in primes.copies(arg, K)])
             for kind, (func, arg) in calls.items()
         }
-        second = {kind: clocked.clocked(func, arg) for kind, (func, arg) in calls.items()}
+        second = {kind: clocked.alone(func, arg) for kind, (func, arg) in calls.items()}
         for kind, threads in together.items():
             assert_ran_elsewhere(
                 threads,
