@@ -343,7 +343,10 @@ PAIR = 2  # the claim's two calls
 
 
 class Offloaded(NamedTuple):
-    alone: float  # one pool call alone, the better of one before and one after
+    # one call alone by each route, the better of one before and one after: a to_thread call for
+    # the threads' pair, a pool call for the processes' (here a pool call took half as long again
+    # as a to_thread call, its worker's main thread slower and its hand-off through a pipe)
+    alone: dict[str, float]
     threads: offload.Gathered  # two to_thread calls gathered
     processes: offload.Gathered  # two run_in_executor calls on a process pool, gathered
 
@@ -355,21 +358,21 @@ class Offloaded(NamedTuple):
         that delay is left out, being hand-off, not work; not for threads under the GIL, whose
         second call starts late because it waits for the GIL, the very thing measured."""
         late = clocked.handoff(pair.calls) if handed_out else 0.0
-        return PAIR * self.alone / (pair.wall - late)
+        route = 'thread' if pair is self.threads else 'process'
+        return PAIR * self.alone[route] / (pair.wall - late)
 
 
 async def offloads(n: int, pool: ProcessPoolExecutor) -> Offloaded:
-    """One call on the pool, two to_thread calls, two calls on the pool, one on the pool again.
-
-    One call is timed on the pool, in the same event loop as the pairs: the same route as the
-    processes' pair, hand-off included, and the same work as each to_thread call."""
-    on_pool = offload.in_process(pool)
+    """One call by each route, two to_thread calls, two calls on the pool, one call by each route
+    again: each pair is compared with one call by its own route, in the same event loop, hand-off
+    included."""
+    routes = {'thread': offload.in_thread, 'process': offload.in_process(pool)}
     pair = [(is_prime, own) for own in primes.copies(n, PAIR)]
-    first = await offload.gathered(on_pool, [(is_prime, n)])
-    threads = await offload.gathered(offload.in_thread, pair)
-    processes = await offload.gathered(on_pool, pair)
-    second = await offload.gathered(on_pool, [(is_prime, n)])
-    return Offloaded(min(first.wall, second.wall), threads, processes)
+    first = {r: (await offload.gathered(to, [(is_prime, n)])).wall for r, to in routes.items()}
+    threads = await offload.gathered(routes['thread'], pair)
+    processes = await offload.gathered(routes['process'], pair)
+    second = {r: (await offload.gathered(to, [(is_prime, n)])).wall for r, to in routes.items()}
+    return Offloaded({r: min(first[r], second[r]) for r in routes}, threads, processes)
 
 
 @pytest.mark.cpu
@@ -453,8 +456,9 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
             f'{PARALLEL_SHARE * PAIR:.1f}x (a process and a GIL each); each pair under way at '
             f'once (the loop hands the second call out while the first runs), each call in a '
             f'thread or a process of its own',
-            compared_with=f'one call alone on the pool {run.alone:.3f} s, the better of one '
-            f'before and one after; the pool started before',
+            compared_with=f'one call alone by each route: to_thread {run.alone["thread"]:.3f} s, '
+            f'the pool {run.alone["process"]:.3f} s, the better of one before and one after; '
+            'the pool started before',
             meaning='to_thread frees the event loop, not the CPU: two to_thread calls running '
             'Python code in parallel means the GIL was off; two pool calls no faster than in a '
             'row means the pool ran them in one process, or in threads; calls one after '
