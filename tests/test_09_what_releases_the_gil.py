@@ -340,6 +340,15 @@ def test_threads_blocked_reading_a_pipe_or_socket_leave_a_busy_thread_its_full_s
 # ---- R3: to_thread frees the event loop, not the CPU ------------------------------------------
 
 PAIR = 2  # the claim's two calls
+# One call's work: longer than the other claims' shares, since each call crosses a pipe to a pool
+# process and back, a millisecond or two, and a process that has idled starts slow (with shares
+# of 30 ms, two pool calls measured 1.39x and 1.54x as fast as two in a row on a quiet machine).
+CALL_SECONDS = 0.08
+
+
+@pytest.fixture(scope='module')
+def call_prime() -> int:
+    return primes.calibrated_prime(CALL_SECONDS)
 
 
 class Offloaded(NamedTuple):
@@ -377,7 +386,7 @@ async def offloads(n: int, pool: ProcessPoolExecutor) -> Offloaded:
 
 @pytest.mark.cpu
 def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_both(
-    start_method, share_prime, report
+    start_method, call_prime, report
 ):
     """asyncio.to_thread runs a call in another thread, so the loop goes on, but that thread needs
     the GIL for is_prime: two such calls take turns. A process pool runs each in its own process."""
@@ -386,7 +395,7 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
     pool = ProcessPoolExecutor(PAIR, mp_context=multiprocessing.get_context(start_method))
 
     def trial() -> Offloaded:
-        run = asyncio.run(offloads(share_prime, pool))
+        run = asyncio.run(offloads(call_prime, pool))
         me = threading.get_native_id()
         assert_ran_elsewhere(
             run.threads.calls,
@@ -470,16 +479,13 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
             chart(
                 SECTION,
                 f'two asyncio.to_thread(is_prime, n) calls gathered ({machine.build()})',
-                [
-                    (f'thread {i + 1}', share_prime, call)
-                    for i, call in enumerate(run.threads.calls)
-                ],
+                [(f'thread {i + 1}', call_prime, call) for i, call in enumerate(run.threads.calls)],
             ),
             chart(
                 SECTION,
                 f'two run_in_executor(pool, is_prime, n) calls gathered ({start_method})',
                 [
-                    (f'process {i + 1}', share_prime, call)
+                    (f'process {i + 1}', call_prime, call)
                     for i, call in enumerate(run.processes.calls)
                 ],
             ),
