@@ -196,7 +196,7 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
 
     def trial() -> Parallel:
         first = clocked.clocked(is_prime, share_prime)
-        calls = clocked.in_processes([(is_prime, (share_prime,))] * K, ctx)
+        calls = clocked.in_processes([(is_prime, (share_prime,))] * K, ctx, warm_up=True)
         second = clocked.clocked(is_prime, share_prime)
         assert_ran_elsewhere(
             calls, 'pid', exclude=os.getpid(), answer=True, meaning='each share runs in a child'
