@@ -197,10 +197,11 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
     ctx = multiprocessing.get_context(start_method)
 
     def trial() -> Parallel:
-        # One share alone in one process, the same kind of unit, before and after.
-        first = clocked.in_processes([(is_prime, (share_prime,))], ctx)[0]
-        calls = clocked.in_processes([(is_prime, (share_prime,))] * K, ctx)
-        second = clocked.in_processes([(is_prime, (share_prime,))], ctx)[0]
+        # One share alone in one process, the same kind of unit, before and after; all of them
+        # warmed up first, so that the OS has spread them over the cores.
+        first = clocked.in_processes([(is_prime, (share_prime,))], ctx, warm_up=True)[0]
+        calls = clocked.in_processes([(is_prime, (share_prime,))] * K, ctx, warm_up=True)
+        second = clocked.in_processes([(is_prime, (share_prime,))], ctx, warm_up=True)[0]
         assert_ran_elsewhere(
             calls, 'pid', exclude=os.getpid(), answer=True, meaning='each share runs in a child'
         )

@@ -106,6 +106,7 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
     once; is_prime is Python bytecode, and with the GIL only one thread runs bytecode at a time."""
     needs_two_cores()
     name, rounds = c_work
+    free = not machine.gil_enabled()  # a free-threaded build running without the GIL
     calls = {name: (gil_release.WORK[name], rounds), 'is_prime': (is_prime, share_prime)}
     answers = {name: gil_release.WORK[name](rounds), 'is_prime': True}
 
@@ -113,7 +114,12 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
         # Interleaved: a core lost for a moment slows one run of each kind, not a whole kind.
         first = {kind: clocked.alone(func, arg) for kind, (func, arg) in calls.items()}
         together = {
-            kind: clocked.in_threads([(func, (own,)) for own in primes.copies(arg, K)])
+            # The threads that should run in parallel warm up first (see clocked.in_processes);
+            # under the GIL a warm-up would only take turns, as long again.
+            kind: clocked.in_threads(
+                [(func, (own,)) for own in primes.copies(arg, K)],
+                warm_up=kind == name or free,
+            )
             for kind, (func, arg) in calls.items()
         }
         second = {kind: clocked.alone(func, arg) for kind, (func, arg) in calls.items()}
@@ -129,8 +135,6 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
             kind: Race(min(first[kind].seconds, second[kind].seconds), together[kind])
             for kind in calls
         }
-
-    free = not machine.gil_enabled()  # a free-threaded build running without the GIL
 
     def verdict(races: dict[str, Race], machine_: Machine) -> Verdict:
         c, python = races[name], races['is_prime']
@@ -377,6 +381,8 @@ async def offloads(n: int, pool: ProcessPoolExecutor) -> Offloaded:
     included."""
     routes = {'thread': offload.in_thread, 'process': offload.in_process(pool)}
     pair = [(is_prime, own) for own in primes.copies(n, PAIR)]
+    # The pool's processes work once first, together: the OS spreads them over the cores.
+    await offload.gathered(routes['process'], pair)
     first = {r: (await offload.gathered(to, [(is_prime, n)])).wall for r, to in routes.items()}
     threads = await offload.gathered(routes['thread'], pair)
     processes = await offload.gathered(routes['process'], pair)
