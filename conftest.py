@@ -151,7 +151,7 @@ def report(request: pytest.FixtureRequest) -> records.Recorder:
 
 
 # How long the CPU-bound work of a test takes: is_prime on a prime sized for this machine.
-PRIME_SECONDS = 0.15
+PRIME_SECONDS = 0.2
 
 
 # The numbers of the checks that only need a right answer: quick ones from the book and a few

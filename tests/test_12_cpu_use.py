@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import psutil
 import pytest
-from claims import BLOCK, IDLE_CORES, ONE_CORE, run_together
+from claims import BLOCK, IDLE_CORES, ONE_CORE, ROUNDING, run_together
 
 from concur import machine, primes, spinner, supervisors
 from concur.protocols import Unit
@@ -66,14 +66,19 @@ def test_is_prime_uses_about_one_core_second_per_wall_second(calibrated_prime, r
             assert primes.is_prime(calibrated_prime), f'{calibrated_prime} is prime'
         return usage
 
+    def verdict(usage: Usage, _: Machine) -> Verdict:
+        # The counters tick in hundredths of a second: over a short run, a tick more or less.
+        high = ONE_CORE[1] + ROUNDING / usage.wall
+        return Verdict(
+            ONE_CORE[0] <= usage.cores <= high,
+            measured=cores_words(usage),
+            expected=f'{ONE_CORE[0]} to {high:.2f} cores (a clock tick either way)',
+            meaning='pure-Python work keeps exactly one core busy',
+        )
+
     judge(
         trial,
-        lambda usage, _: Verdict(
-            ONE_CORE[0] <= usage.cores <= ONE_CORE[1],
-            measured=cores_words(usage),
-            expected=f'{ONE_CORE[0]} to {ONE_CORE[1]} cores',
-            meaning='pure-Python work keeps exactly one core busy',
-        ),
+        verdict,
         report=report,
         section=SECTION,
         claim='is_prime uses about one core-second per wall second',
