@@ -238,8 +238,12 @@ def test_k_single_threaded_workers_check_numbers_about_k_times_faster_on_k_free_
         # A speedup beyond the cores the workers used means that the baseline was slowed down.
         consistent = against.speedup <= min(k, against.run.cores) + 0.25
         holds = len(workers) == len(threads) == k and against.speedup >= SHARE_OF_MODEL * model
+        # Workers that kept the cores busy together yet did not finish sooner did less work per
+        # CPU-second (hardware threads sharing a core; seen on 3.13t, 1.14x on 1.65 cores): the
+        # run shows nothing either way.
+        busy_but_short = not holds and len(workers) == k and against.run.cores >= 0.8 * k
         return Verdict(
-            holds if consistent else None,
+            holds if consistent and not busy_but_short else None,
             f'{k} workers were {against.speedup:.2f}x faster, using {against.run.cores:.2f} '
             f'cores; {len(workers)} of {k} workers checked numbers, in {len(threads)} threads',
             f'at least {SHARE_OF_MODEL * model:.2f}x: {SHARE_OF_MODEL} of {model:.2f}x, modelled '
