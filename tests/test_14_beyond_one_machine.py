@@ -241,7 +241,9 @@ def test_k_single_threaded_workers_check_numbers_about_k_times_faster_on_k_free_
         # Workers that kept the cores busy together yet did not finish sooner did less work per
         # CPU-second (hardware threads sharing a core; seen on 3.13t, 1.14x on 1.65 cores): the
         # run shows nothing either way.
-        busy_but_short = not holds and len(workers) == k and against.run.cores >= 0.8 * k
+        busy_but_short = (
+            len(workers) == len(threads) == k and not holds and against.run.cores >= 0.8 * k
+        )
         return Verdict(
             holds if consistent and not busy_but_short else None,
             f'{k} workers were {against.speedup:.2f}x faster, using {against.run.cores:.2f} '
