@@ -145,6 +145,15 @@ def start_method(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def default_start_method() -> str:
+    """The way this platform starts a child process unless told otherwise. A claim about speed
+    runs under it alone: a start method changes how a child starts (a cost each such claim times
+    apart and leaves out), not how fast it runs once started, and the claims about what a child
+    does run under every start method."""
+    return multiprocessing.get_start_method()
+
+
+@pytest.fixture
 def report(request: pytest.FixtureRequest) -> records.Recorder:
     """Where a test records its verdicts, timelines and worker charts for the end report."""
     return records.Recorder(request.node.user_properties, request.node.nodeid)

@@ -1,6 +1,7 @@
 """CI's summary, from the table .ci/run keeps: one line per test run with its counts and the
-interpreter it ran on, one line per check, the notes, and last the totals of every run, in the
-form CI harnesses read: ``N passed, N failed, N skipped``. Exit status 1 when anything failed.
+interpreter it ran on, one line per check, the notes, each failed test with why, and last the
+totals of every run, in the form CI harnesses read: ``N passed, N failed, N skipped``. Exit
+status 1 when anything failed.
 
 Usage: python3 .ci/summary.py .ci/logs/runs.tsv
 """
@@ -17,6 +18,9 @@ CLOSING = re.compile(r'^=* ?((?:\d+ \w+, )*\d+ \w+|no tests ran) in \d')
 VERDICT = re.compile(r'^(Found \d+|\d+ files? (would be|already)|All checks passed|Success)')
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
 SHOWN = ('passed', 'skipped', 'failed')
+# pytest's short summary (-ra) names each failed test and the first line of why.
+FAILED_TEST = re.compile(r'^(FAILED|ERROR) ')
+WHY = 300  # characters of each failure's reason kept in the summary
 
 
 def read(log: str) -> list[str]:
@@ -54,6 +58,7 @@ def main(table: str) -> int:
     failed = False
     lines: list[tuple[str, str, str]] = []
     notes: list[str] = []
+    failures: list[str] = []
     for row in Path(table).read_text().splitlines():
         kind, *fields = row.split('\t')
         if kind in ('note', 'fail'):
@@ -73,11 +78,12 @@ def main(table: str) -> int:
             totals[word] += (found or {}).get(word, 0)
         lines.append((label, words, about))
         failed |= run_failed
+        failures += [f'{label}: {line[:WHY]}' for line in read(log) if FAILED_TEST.match(line)]
     widths = [max((len(line[i]) for line in lines), default=0) for i in range(2)]
     print('\n' + ' CI summary '.center(100, '='))
     for label, result, about in lines:
         print(f'{label:{widths[0]}}  {result:{widths[1]}}  {about}'.rstrip())
-    for line in notes:
+    for line in notes + failures:
         print(line)
     # the totals line last, as "N passed, N failed, N skipped", for the CI harness
     print(', '.join(f'{totals[word]} {word}' for word in ('passed', 'failed', 'skipped')))

@@ -188,13 +188,13 @@ class Parallel(NamedTuple):
 
 @pytest.mark.cpu
 def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
-    start_method, share_prime, report
+    default_start_method, share_prime, report
 ):
     """Each process has its own interpreter and its own GIL, so k of them run the work at the same
     time, one per core: parallelism."""
     if K < 2:
         pytest.skip(f'this machine gives this process {K} usable core; the claim needs 2')
-    ctx = multiprocessing.get_context(start_method)
+    ctx = multiprocessing.get_context(default_start_method)
 
     def trial() -> Parallel:
         # One share alone in one process, the same kind of unit, before and after; all of them
@@ -248,6 +248,6 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
         report=report,
         section=SECTION,
         claim='processes run CPU-bound work in parallel',
-        variant=start_method,
+        variant=default_start_method,
         cores=K,
     )

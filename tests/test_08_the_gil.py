@@ -121,18 +121,16 @@ def judge_spinning(
 
 @pytest.mark.cpu
 def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
-    start_method, calibrated_prime, report
+    default_start_method, calibrated_prime, report
 ):
     """Question 1. The child process runs its own interpreter with its own GIL, so is_prime in
-    the parent cannot hold it back: a frame every interval, from another PID, however started."""
-    default = start_method == multiprocessing.get_start_method()
+    the parent cannot hold it back: a frame every interval, from another PID."""
     run = judge_spinning(
         report,
-        partial(spin_around, 'process', calibrated_prime, start_method=start_method),
+        partial(spin_around, 'process', calibrated_prime, start_method=default_start_method),
         'a process spinner keeps its full rate while the parent runs is_prime',
-        ('question 1: ' if default else f'{start_method}: ')
-        + 'a process spinner while the parent runs is_prime',
-        variant=start_method,
+        'question 1: a process spinner while the parent runs is_prime',
+        variant=default_start_method,
         # Counted from the first frame: a spawned child takes a while to start, and that is no
         # GIL's doing.
         from_first_frame=True,

@@ -399,13 +399,13 @@ async def offloads(n: int, pool: ProcessPoolExecutor) -> Offloaded:
 
 @pytest.mark.cpu
 def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_both(
-    start_method, call_prime, report
+    default_start_method, call_prime, report
 ):
     """asyncio.to_thread runs a call in another thread, so the loop goes on, but that thread needs
     the GIL for is_prime: two such calls take turns. A process pool runs each in its own process."""
     needs_two_cores()
     free = not machine.gil_enabled()  # a free-threaded build running without the GIL
-    pool = ProcessPoolExecutor(PAIR, mp_context=multiprocessing.get_context(start_method))
+    pool = ProcessPoolExecutor(PAIR, mp_context=multiprocessing.get_context(default_start_method))
 
     def trial() -> Offloaded:
         run = asyncio.run(offloads(call_prime, pool))
@@ -503,7 +503,7 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
             ),
             chart(
                 SECTION,
-                f'two run_in_executor(pool, is_prime, n) calls gathered ({start_method})',
+                f'two run_in_executor(pool, is_prime, n) calls gathered ({default_start_method})',
                 [
                     (f'process {i + 1}', call_prime, call)
                     for i, call in enumerate(run.processes.calls)
@@ -519,7 +519,7 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
             report=report,
             section=SECTION,
             claim='to_thread frees the event loop, not the CPU; a process pool frees both',
-            variant=start_method,
+            variant=default_start_method,
             cores=PAIR,
             pass_needs_quiet=machine.gil_enabled(),
             pictures=charts,

@@ -134,10 +134,10 @@ def test_threads_doing_cpu_bound_work_use_one_core_at_most_under_the_gil(calibra
 
 @pytest.mark.cpu
 def test_processes_doing_cpu_bound_work_use_as_many_cores_as_are_free(
-    start_method, calibrated_prime, report
+    default_start_method, calibrated_prime, report
 ):
     """Each process has its own interpreter and its own GIL, so k busy processes run on k cores,
-    as far as the machine has k free; whichever way they were started."""
+    as far as the machine has k free."""
 
     def verdict(usage: Usage, _: Machine) -> Verdict:
         cores = usage.children_cpu / usage.wall
@@ -150,13 +150,13 @@ def test_processes_doing_cpu_bound_work_use_as_many_cores_as_are_free(
 
     judge(
         lambda: check_primes_in(
-            multiprocessing.get_context(start_method).Process, calibrated_prime
+            multiprocessing.get_context(default_start_method).Process, calibrated_prime
         ),
         verdict,
         report=report,
         section=SECTION,
         claim='processes doing CPU-bound work use as many cores as are free',
-        variant=start_method,
+        variant=default_start_method,
         cores=WORKERS,
     )
 
