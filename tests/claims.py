@@ -7,7 +7,9 @@ at the claim in the test, and says what was expected, what was measured, and wha
 from __future__ import annotations
 
 import collections
+import functools
 import math
+import multiprocessing
 import subprocess
 import sys
 import time
@@ -17,13 +19,13 @@ from typing import TypeVar
 
 import pytest
 
-from concur import checkers, machine
+from concur import checkers, machine, supervisors
 from concur.clocked import Clocked
 from concur.primes import Number
 from concur.protocols import Unit
-from concur.testing.evidence import Verdict
-from concur.testing.framelog import Written
-from concur.testing.records import Span, Timeline, WorkerChart
+from concur.testing.evidence import Verdict, judge
+from concur.testing.framelog import FrameLog, Written
+from concur.testing.records import Recorder, Span, Timeline, WorkerChart
 from concur.testing.workload import ns
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
@@ -184,6 +186,86 @@ def frames_timeline(
     return Timeline(section, title, end - start, interval, times, expected)
 
 
+@dataclass(frozen=True)
+class Spun:
+    """One run of a supervisor: its answer, when its work ran, and what its spinner wrote."""
+
+    answer: object
+    span: Stopwatch
+    writes: list[Written]  # everything written, oldest first
+    frames: list[Written]  # of those, the spinner's frames
+
+
+def spin(
+    model: str,
+    work: Callable[[], object],
+    async_work: Callable[[], Awaitable[object]] | None,
+    *,
+    interval: float,
+    start_method: str | None = None,
+) -> Spun:
+    """Run ``model``'s supervisor around ``work`` (for ``async``: ``async_work``, or ``work``
+    called inside the coroutine), its spinner writing to a FrameLog: a child process's through a
+    queue, which spawn can pickle."""
+    sink = multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None
+    log, span = FrameLog(sink), Stopwatch()
+    options = {'start_method': start_method} if model == 'process' else {}
+    try:
+        answer = supervisors.supervise(
+            model,
+            functools.partial(span.run, work),
+            async_work and functools.partial(span.run_async, async_work),
+            interval=interval,
+            out=log,
+            **options,
+        )
+        return Spun(answer, span, log.writes(), log.frames())
+    finally:
+        if sink is not None:
+            sink.close()
+
+
+def judge_frames(
+    report: Recorder,
+    trial: Callable[[], Spun],
+    *,
+    section: str,
+    claim: str,
+    title: str,
+    variant: str = '',
+    interval: float,
+    delay: Callable[[Spun], float] = lambda _: 0.0,
+    why: str = '',
+    cores: float,
+    from_first_frame: bool = False,
+) -> Spun:
+    """Judge "a frame every interval (+ ``delay``) while the work runs" on runs of ``trial``:
+    counted from the start of the work, or from the first frame where the spinner's start-up is
+    not the claim. ``cores``: what the spinner and the work need free for the claim to show."""
+
+    def window(r: Spun) -> tuple[float, float]:
+        first = r.frames[0].time if r.frames else r.span.end
+        return (max(r.span.start, first) if from_first_frame else r.span.start), r.span.end
+
+    def expected(r: Spun) -> str:
+        return f'a frame every {1000 * (interval + delay(r)):.0f} ms'
+
+    return judge(
+        trial,
+        lambda r, _: frames_verdict(r.frames, *window(r), interval, delay(r), why),
+        report=report,
+        section=section,
+        claim=claim,
+        variant=variant,
+        cores=cores,
+        pictures=lambda r: [
+            frames_timeline(
+                section, title, r.frames, r.span.start, r.span.end, interval, expected(r)
+            )
+        ],
+    )
+
+
 def first_then(value: T, again: Callable[[], T]) -> Callable[[], T]:
     """A trial that uses a run already made (shared by a module's tests) first, then new ones."""
     runs = [value]
@@ -223,6 +305,17 @@ def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
 # barrier and collecting them costs a millisecond of a share's 30, and two hardware threads of a
 # virtual machine share one core's caches (measured here: two threads hashing, 1.82x faster).
 PARALLEL_SHARE = 0.8
+
+
+def cores_slowed_each_other(speedup: float, cores_used: float, k: int) -> bool:
+    """True when k units kept about k cores busy together yet fell short of a k-fold speedup: they
+    did less work per CPU-second than one alone, so the cores slowed each other (two hardware
+    threads of one core, a neighbour on the host), which says nothing about the claim either way.
+    Seen here: 2 processes 1.33x faster on 1.99 cores, the control finding 1.90 cores free; 2
+    shares on 3.13t, 1.33x on 1.59 cores."""
+    return cores_used >= PARALLEL_SHARE * k and speedup < PARALLEL_SHARE * k
+
+
 # Units taking turns at one core take at least this share of the time one after another would:
 # taking turns only adds hand-offs, but a share of a few hundredths of a second varies by a tenth
 # from one run to the next here (a core that has been idle speeds up over its first tenths of a
@@ -237,14 +330,18 @@ ONE_CORE_AT_MOST = 1.1
 CORES_EXPLAIN_SPEEDUP = 1.1
 
 
-def chart(section: str, title: str, calls: Sequence[tuple[str, int, Clocked]]) -> WorkerChart:
+def chart(
+    section: str, title: str, calls: Sequence[tuple[str, int, Clocked]], item: str = 'call'
+) -> WorkerChart:
     """A worker chart of clocked calls, each ``(worker, work item, call)``, timed from the first
-    call's start, so that charts of different runs line up one above another."""
+    call's start, so that charts of different runs line up one above another. ``item``: what a
+    call is, in the chart's words."""
     origin = min(call.start for _, _, call in calls)
     return WorkerChart(
         section,
         title,
         tuple(Span(worker, n, call.start - origin, call.end - origin) for worker, n, call in calls),
+        item=item,
     )
 
 

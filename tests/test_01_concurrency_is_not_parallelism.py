@@ -22,6 +22,7 @@ from claims import (
     PARALLEL_SHARE,
     TAKING_TURNS,
     assert_ran_elsewhere,
+    cores_slowed_each_other,
 )
 
 from concur import clocked, machine
@@ -219,13 +220,10 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
         at_once = clocked.overlapped(run.calls)
         return Verdict(
             # Shares that were not under way at once ran one after another, whatever the cores.
-            # Shares that kept the cores busy together yet did not finish sooner did less work
-            # per CPU-second (hardware threads sharing a core; seen on 3.13t, 1.33x on 1.59
-            # cores): no evidence either way.
             holds=False
             if not at_once
             else None
-            if not consistent or (speedup < PARALLEL_SHARE * K and used >= PARALLEL_SHARE * K)
+            if not consistent or cores_slowed_each_other(speedup, used, K)
             else speedup >= PARALLEL_SHARE * K,
             measured=f'{K} processes took {together:.3f} s, '
             + (

@@ -17,16 +17,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 import pytest
-from claims import Stopwatch, first_then, frames_timeline, frames_verdict
+from claims import Spun, first_then, judge_frames, spin
 
 from concur import spinner, spinner_async, supervisors
 from concur.protocols import Queue, Settable, Unit
 from concur.testing.evidence import Machine, Verdict, judge
 from concur.testing.framelog import FrameLog, Written, count_frames
-from concur.testing.records import Recorder
 from concur.timeouts import JOIN_TIMEOUT
 
 WORK = 0.2  # seconds of slow() in each run
@@ -34,83 +32,28 @@ INTERVAL = 0.03  # so a run shows about WORK / INTERVAL = 7 frames
 SECTION = 'spinners'
 
 
-class Run(NamedTuple):
-    answer: int
-    started: float  # perf_counter() when the work began
-    ended: float  # ... and when it returned
-    frames: list[Written]
-    writes: list[Written]
-
-
-def run(model: str, start_method: str | None = None) -> Run:
-    """Run a supervisor around slow(), its spinner writing to a FrameLog (a process's through a
-    pipe, which spawn can pickle); note when the work ran."""
-    sink = multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None
-    log, span = FrameLog(sink), Stopwatch()
-    options = {'start_method': start_method} if model == 'process' else {}
-    try:
-        answer = supervisors.supervise(
-            model,
-            functools.partial(span.run, functools.partial(spinner.slow, WORK)),
-            functools.partial(span.run_async, functools.partial(spinner_async.slow, WORK)),
-            interval=INTERVAL,
-            out=log,
-            **options,
-        )
-        return Run(answer, span.start, span.end, log.frames(), log.writes())
-    finally:
-        if sink is not None:
-            sink.close()
+def run(model: str, start_method: str | None = None) -> Spun:
+    """Run a supervisor around slow(), noting when the work ran and what the spinner wrote."""
+    return spin(
+        model,
+        functools.partial(spinner.slow, WORK),
+        functools.partial(spinner_async.slow, WORK),
+        interval=INTERVAL,
+        start_method=start_method,
+    )
 
 
 @pytest.fixture(scope='module')
-def spun() -> Callable[[str], Run]:
+def spun() -> Callable[[str], Spun]:
     """One run per model, shared by the tests that read it from different angles."""
-    runs: dict[str, Run] = {}
+    runs: dict[str, Spun] = {}
 
-    def get(model: str) -> Run:
+    def get(model: str) -> Spun:
         if model not in runs:
             runs[model] = run(model)
         return runs[model]
 
     return get
-
-
-def judge_frames(
-    report: Recorder,
-    claim: str,
-    variant: str,
-    title: str,
-    trial: Callable[[], Run],
-    from_first_frame: bool = False,
-) -> Run:
-    """Judge "a frame every interval while the work runs" on runs of ``trial``; counted from the
-    start of the work, or from the first frame where the spinner's start-up is not the claim."""
-
-    def window(r: Run) -> tuple[float, float]:
-        first = r.frames[0].time if r.frames else r.ended
-        return (max(r.started, first) if from_first_frame else r.started), r.ended
-
-    return judge(
-        trial,
-        lambda r, _: frames_verdict(r.frames, *window(r), INTERVAL),
-        report=report,
-        section=SECTION,
-        claim=claim,
-        variant=variant,
-        cores=1,
-        pictures=lambda r: [
-            frames_timeline(
-                SECTION,
-                title,
-                r.frames,
-                r.started,
-                r.ended,
-                INTERVAL,
-                f'a frame every {1000 * INTERVAL:g} ms',
-            )
-        ],
-    )
 
 
 @pytest.mark.cpu(cores=1)
@@ -119,10 +62,13 @@ def test_spinner_shows_a_frame_every_interval_while_slow_works_then_answers_42(m
     """slow() only sleeps, so whichever unit runs the spinner gets to run every interval."""
     result = judge_frames(
         report,
-        'a spinner shows a frame every interval while slow() sleeps',
-        model,
-        f'{model} spinner while slow() sleeps',
         first_then(spun(model), functools.partial(run, model)),
+        section=SECTION,
+        claim='a spinner shows a frame every interval while slow() sleeps',
+        title=f'{model} spinner while slow() sleeps',
+        variant=model,
+        interval=INTERVAL,
+        cores=1,
     )
     assert result.answer == spinner.ANSWER, f'expected the answer 42, got {result.answer!r}'
 
@@ -155,10 +101,13 @@ def test_process_spinner_spins_at_full_rate_once_started_under_every_start_metho
     spins on its own, with its own PID, a frame every interval."""
     result = judge_frames(
         report,
-        'a process spinner spins at full rate once it has started',
-        start_method,
-        f'process spinner started by {start_method}',
         functools.partial(run, 'process', start_method),
+        section=SECTION,
+        claim='a process spinner spins at full rate once it has started',
+        title=f'process spinner started by {start_method}',
+        variant=start_method,
+        interval=INTERVAL,
+        cores=1,
         from_first_frame=True,
     )
     assert result.answer == spinner.ANSWER, f'expected the answer 42, got {result.answer!r}'

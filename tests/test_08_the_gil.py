@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import multiprocessing
 import os
 import statistics
 import sys
@@ -25,10 +24,11 @@ from typing import NamedTuple
 import pytest
 from claims import (
     WAKE_LATE,
-    Stopwatch,
+    Spun,
     frames_timeline,
-    frames_verdict,
+    judge_frames,
     run_together,
+    spin,
     switch_delay,
 )
 
@@ -43,74 +43,46 @@ INTERVAL = 0.03  # the spinner's; about ten frames while the calibrated is_prime
 SECTION = "the GIL's three questions"
 
 
-class Run(NamedTuple):
-    answer: object
-    span: Stopwatch  # when the work ran
-    frames: list[Written]
-
-
 def spin_around(
     model: str,
     n: int,
     async_work: Callable[[], Awaitable[object]] | None = None,
     start_method: str | None = None,
-) -> Run:
+) -> Spun:
     """Run ``model``'s supervisor with ``is_prime(n)`` as the work (for ``async``: called inside
-    the coroutine, unless ``async_work`` is given); its frames go to a FrameLog."""
-    sink = multiprocessing.get_context(start_method).SimpleQueue() if model == 'process' else None
-    log, span = FrameLog(sink), Stopwatch()
-    options = {'start_method': start_method} if model == 'process' else {}
-    try:
-        answer = supervisors.supervise(
-            model,
-            partial(span.run, partial(is_prime, n)),
-            async_work and partial(span.run_async, async_work),
-            interval=INTERVAL,
-            out=log,
-            **options,
-        )
-        return Run(answer, span, log.frames())
-    finally:
-        if sink is not None:
-            sink.close()
+    the coroutine, unless ``async_work`` is given)."""
+    return spin(
+        model, partial(is_prime, n), async_work, interval=INTERVAL, start_method=start_method
+    )
 
 
 def judge_spinning(
     report: Recorder,
-    trial: Callable[[], Run],
+    trial: Callable[[], Spun],
     claim: str,
     title: str,
     variant: str = '',
-    delay: Callable[[Run], float] = lambda _: 0.0,
+    delay: Callable[[Spun], float] = lambda _: 0.0,
     why: str = '',
     cores: float = 2,
     from_first_frame: bool = False,
-) -> Run:
+) -> Spun:
     """Judge "the spinner shows a frame every interval (+ ``delay``) while is_prime runs".
 
     ``cores``: the spinner and the work each need a core of their own for the claim to show.
     """
-
-    def window(r: Run) -> tuple[float, float]:
-        first = r.frames[0].time if r.frames else r.span.end
-        return (max(r.span.start, first) if from_first_frame else r.span.start), r.span.end
-
-    def expected(r: Run) -> str:
-        return f'a frame every {1000 * (INTERVAL + delay(r)):.0f} ms'
-
-    run = judge(
+    run = judge_frames(
+        report,
         trial,
-        lambda r, _: frames_verdict(r.frames, *window(r), INTERVAL, delay(r), why),
-        report=report,
         section=SECTION,
         claim=claim,
+        title=title,
         variant=variant,
+        interval=INTERVAL,
+        delay=delay,
+        why=why,
         cores=cores,
-        pictures=lambda r: [
-            frames_timeline(
-                SECTION, title, r.frames, r.span.start, r.span.end, INTERVAL, expected(r)
-            )
-        ],
+        from_first_frame=from_first_frame,
     )
     assert run.answer is True, f'expected is_prime to answer True (it is prime), got {run.answer!r}'
     return run
@@ -281,7 +253,7 @@ async def in_a_process(n: int) -> bool:
         return await loop.run_in_executor(pool, is_prime, n)
 
 
-def nap_chunk(run: Run, n: int) -> float:
+def nap_chunk(run: Spun, n: int) -> float:
     """Seconds one chunk of is_prime_nap took in ``run``: its time over its number of chunks."""
     divisors = (math.isqrt(n) - 1) // 2
     return run.span.seconds / math.ceil(divisors / primes.NAP_EVERY)

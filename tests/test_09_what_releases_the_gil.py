@@ -180,6 +180,7 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
                 SECTION,
                 f'{K} threads {what} ({machine.build()})',
                 [(f'thread {i + 1}', item, call) for i, call in enumerate(races[kind].threads)],
+                item='share',
             )
             for kind, what, item in [
                 (name, f'in {name}, {rounds} x {gil_release.CHUNK // 1024} KiB each', rounds),

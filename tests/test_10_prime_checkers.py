@@ -16,7 +16,14 @@ from collections.abc import Callable, Generator
 from typing import NamedTuple, cast
 
 import pytest
-from claims import ROUNDING, assert_at_most, assert_reported_once_each, needs_cores, worker_chart
+from claims import (
+    ROUNDING,
+    assert_at_most,
+    assert_reported_once_each,
+    cores_slowed_each_other,
+    needs_cores,
+    worker_chart,
+)
 
 from concur import checkers, machine
 from concur.primes import Number
@@ -140,12 +147,14 @@ def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work(k, work
 
     def verdict(v: Versus, _: Machine) -> Verdict:
         everyone = len(v.run.workers()) == k  # a checker that used one thread proves nothing
+        holds: bool | None
         if gil:
             holds = v.speedup <= 1 / 0.9 and v.run.cores <= 1 + cpu_reading(v.run)
             expected = 'at most 1.11x (at least 0.9 of the time of one thread), on one core'
             meaning = 'with the GIL threads take turns, so they cannot beat one thread'
         else:
-            holds = v.speedup >= least
+            slowed = cores_slowed_each_other(v.speedup, v.run.cores, min(k, cores))
+            holds = None if slowed else v.speedup >= least
             expected = f'at least {least:.2f}x: {SHARE_OF_CORES} x {min(k, cores)} cores'
             meaning = 'without the GIL, threads run Python code in parallel, as processes do'
         return Verdict(
@@ -204,8 +213,11 @@ def test_processes_check_numbers_as_many_times_faster_as_there_are_free_cores(co
         everyone = len(v.run.workers()) == cores
         # The speedup cannot exceed the cores the run used: if it does, the baseline was slowed.
         consistent = speedup <= v.run.cores + cores * cpu_reading(v.run)
+        holds: bool | None = speedup >= least and everyone
+        if not consistent or cores_slowed_each_other(speedup, v.run.cores, cores):
+            holds = None
         return Verdict(
-            (speedup >= least and everyone) if consistent else None,
+            holds,
             measured=f'{speedup:.2f}x faster using {v.run.cores:.2f} cores; '
             + shares(v.run, cores),
             expected=f'at least {least:.2f}x ({SHARE_OF_CORES} x {cores} cores) and no more than '

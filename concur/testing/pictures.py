@@ -94,10 +94,17 @@ def workers(chart: WorkerChart) -> dict[str, list[Span]]:
 def _chart_words(chart: WorkerChart) -> str:
     spans = chart.spans
     if not spans:
-        return 'no number checked'
+        return f'no {chart.item} done'
     wall = max(s.end for s in spans) - min(s.start for s in spans)
     each = statistics.mean(s.end - s.start for s in spans)
-    return f'{len(spans)} numbers in {duration(wall)}, {duration(each)} each on average'
+    return (
+        f'{counted(len(spans), chart.item)} in {duration(wall)}, {duration(each)} each on average'
+    )
+
+
+def counted(number: int, thing: str) -> str:
+    """``number`` of ``thing``, in words: '1 call', '3 numbers'."""
+    return f'{number} {thing}{"" if number == 1 else "s"}'
 
 
 # --- In the terminal ----------------------------------------------------------------------------
@@ -163,14 +170,14 @@ def timeline_lines(timelines: Sequence[Timeline], width: int, glyphs: Glyphs) ->
 
 
 def chart_lines(charts: Sequence[WorkerChart], width: int, glyphs: Glyphs) -> list[str]:
-    """Worker charts on one time scale: a line per worker, a bar per number it checked."""
+    """Worker charts on one time scale: a line per worker, a bar per piece of work it did."""
     span = scale(charts)
     line = width - LINE_MARGIN
     indent = INDENT + ' ' * (LABEL + 1)
     fills = ''.join(glyphs.fills)
     lines = _wrapped(
         f'workers on one time scale (a column is {duration(span / line)}; '
-        f'{fills} the numbers each worker checked, in turn):',
+        f'{fills} what each worker did, a bar per piece of work, in turn):',
         width,
         '',
     )
@@ -178,10 +185,9 @@ def chart_lines(charts: Sequence[WorkerChart], width: int, glyphs: Glyphs) -> li
         lines += _wrapped(chart.title, width, '')
         spans = workers(chart)
         for name, bar in worker_bars(chart, span, line, glyphs).items():
-            count = len(spans[name])
             lines.append(
                 f'{INDENT}{label(name, glyphs):<{LABEL}} {glyphs.edge}{bar}{glyphs.edge} '
-                f'{count} number{"" if count == 1 else "s"}'
+                f'{counted(len(spans[name]), chart.item)}'
             )
         lines += _wrapped(_chart_words(chart), width, indent)
     lines.append(_axis(span, line, indent))
@@ -268,7 +274,7 @@ def timeline_svg(timeline: Timeline, scale: float) -> ET.Element:
 
 
 def chart_svg(chart: WorkerChart, scale: float) -> ET.Element:
-    """A row per worker, a bar per number; hovering a bar shows the number and its times."""
+    """A row per worker, a bar per piece of work; hovering a bar shows its number and times."""
     spans = workers(chart)
     svg, axis = _svg(len(spans))
     for row, (name, worker_spans) in enumerate(spans.items(), start=1):

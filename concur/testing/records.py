@@ -71,7 +71,8 @@ class Timeline:
 
 @dataclass(frozen=True)
 class Span:
-    """One number checked by one worker, from ``start`` to ``end`` (seconds from the start)."""
+    """One piece of work done by one worker, from ``start`` to ``end`` (seconds from the start
+    of the run); ``n``: the number checked, or the size of the piece."""
 
     worker: str
     n: int
@@ -81,12 +82,13 @@ class Span:
 
 @dataclass(frozen=True)
 class WorkerChart:
-    """One checker run: which worker checked which number, and when."""
+    """One run of several workers: which worker did which piece of work, and when."""
 
     section: str
     title: str  # '2 threads checking 8 numbers (with the GIL)'
     spans: tuple[Span, ...] = field(default_factory=tuple)
     test: str = ''
+    item: str = 'number'  # what one span is: a number checked, a call, a thread's share
 
 
 Record = Row | Timeline | WorkerChart

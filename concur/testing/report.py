@@ -18,7 +18,7 @@ from itertools import groupby
 from typing import Any, NamedTuple
 
 from concur.testing import pictures
-from concur.testing.pictures import ASCII, INDENT, UNICODE, Glyphs
+from concur.testing.pictures import ASCII, INDENT, UNICODE, Glyphs, counted
 from concur.testing.records import SECTIONS, Record, Row, Timeline, WorkerChart, dump, load
 
 WIDTH = 100
@@ -80,10 +80,6 @@ def sections(records: Sequence[Record]) -> list[Section]:
     return found
 
 
-def _count(number: int, thing: str) -> str:
-    return f'{number} {thing}{"" if number == 1 else "s"}'
-
-
 def tally(records: Sequence[Record]) -> str:
     """The count of verdicts by status, and of pictures: one line."""
     statuses = Counter(r.status for r in records if isinstance(r, Row))
@@ -91,8 +87,8 @@ def tally(records: Sequence[Record]) -> str:
     timelines = sum(isinstance(r, Timeline) for r in records)
     charts = sum(isinstance(r, WorkerChart) for r in records)
     return (
-        f'{_count(sum(statuses.values()), "verdict")} ({verdicts or "none"}), '
-        f'{_count(timelines, "spinner timeline")}, {_count(charts, "worker chart")}'
+        f'{counted(sum(statuses.values()), "verdict")} ({verdicts or "none"}), '
+        f'{counted(timelines, "spinner timeline")}, {counted(charts, "worker chart")}'
     )
 
 
