@@ -281,7 +281,9 @@ def statuses(recorded: list[tuple[str, object]]) -> list[str]:
     return [row.status for row in rows if isinstance(row, Row)]
 
 
-def judged(verdicts: list[bool | None], *, quiet_pass: bool = False) -> tuple[list[str], list[int]]:
+def judged(
+    verdicts: list[bool | None], *, quiet_pass: bool = False, cpu_time: bool = False
+) -> tuple[list[str], list[int]]:
     """Run ``judge`` on trials whose verdicts are ``verdicts`` in turn; return the statuses it
     recorded and the trials it ran."""
     recorded: list[tuple[str, object]] = []
@@ -303,6 +305,7 @@ def judged(verdicts: list[bool | None], *, quiet_pass: bool = False) -> tuple[li
             claim='a claim',
             cores=2,
             pass_needs_quiet=quiet_pass,
+            reads_cpu_time=cpu_time,
         )
     finally:
         kept = statuses(recorded)
@@ -361,6 +364,18 @@ def test_judge_passes_a_no_faster_claim_only_on_a_quiet_machine(machine_reads):
     assert judged([True], quiet_pass=True) == (['passed'], [0])
 
 
+def test_judge_asks_only_other_programs_cpu_time_of_a_no_faster_claim_read_in_cpu_time(
+    machine_reads,
+):
+    """A core that a neighbour on the host slows still gives its CPU time: for a claim read in CPU
+    time, only the CPU that other programs took keeps the cores from being free."""
+    machine_reads(1.0)
+    assert judged([True], quiet_pass=True, cpu_time=True) == (['passed'], [0])
+    machine_reads(2.0, others=1.0)
+    with pytest.raises(pytest.skip.Exception):
+        judged([True, True, True], quiet_pass=True, cpu_time=True)
+
+
 def test_judge_records_a_row_before_it_fails_or_skips(machine_reads):
     """The end report shows the evidence of a failure and of a skip, not only of a pass."""
     recorded: list[tuple[str, object]] = []
@@ -385,6 +400,8 @@ def test_machine_is_quiet_only_when_both_readings_found_the_cores_free():
     assert not Machine(2, others=0.5, suite=0.0, free=1.9).quiet(2)
     assert Machine(2, others=0.5, suite=0.0, free=1.9).quiet(1)
     assert not Machine(2, others=0.0, suite=0.0).quiet(1)  # the control never ran
+    assert Machine(2, others=0.1, suite=0.0).quiet(2, active=False)  # not asked
+    assert not Machine(2, others=0.5, suite=0.0, free=1.9).quiet(2, active=False)
 
 
 def cores_kept_busy() -> tuple[float, float]:
