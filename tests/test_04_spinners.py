@@ -43,6 +43,10 @@ def run(model: str, start_method: str | None = None) -> Spun:
     )
 
 
+# "A frame every interval" of this file's spinners: slow() only sleeps, so one core will do.
+judge_spinning = functools.partial(judge_frames, section=SECTION, interval=INTERVAL, cores=1)
+
+
 @pytest.fixture(scope='module')
 def spun() -> Callable[[str], Spun]:
     """One run per model, shared by the tests that read it from different angles."""
@@ -60,15 +64,12 @@ def spun() -> Callable[[str], Spun]:
 @pytest.mark.parametrize('model', supervisors.MODELS)
 def test_spinner_shows_a_frame_every_interval_while_slow_works_then_answers_42(model, spun, report):
     """slow() only sleeps, so whichever unit runs the spinner gets to run every interval."""
-    result = judge_frames(
+    result = judge_spinning(
         report,
         first_then(spun(model), functools.partial(run, model)),
-        section=SECTION,
         claim='a spinner shows a frame every interval while slow() sleeps',
         title=f'{model} spinner while slow() sleeps',
         variant=model,
-        interval=INTERVAL,
-        cores=1,
     )
     assert result.answer == spinner.ANSWER, f'expected the answer 42, got {result.answer!r}'
 
@@ -99,15 +100,12 @@ def test_process_spinner_spins_at_full_rate_once_started_under_every_start_metho
     """fork copies the parent; spawn and forkserver start a fresh interpreter that imports concur
     and receives pickled arguments, so their first frame comes later. Once started, the child
     spins on its own, with its own PID, a frame every interval."""
-    result = judge_frames(
+    result = judge_spinning(
         report,
         functools.partial(run, 'process', start_method),
-        section=SECTION,
         claim='a process spinner spins at full rate once it has started',
         title=f'process spinner started by {start_method}',
         variant=start_method,
-        interval=INTERVAL,
-        cores=1,
         from_first_frame=True,
     )
     assert result.answer == spinner.ANSWER, f'expected the answer 42, got {result.answer!r}'
