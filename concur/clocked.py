@@ -10,7 +10,6 @@ time how many cores they used.
 
 from __future__ import annotations
 
-import multiprocessing.context
 import os
 import queue
 import threading
@@ -18,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from concur import machine
 from concur.protocols import Queue, Unit
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
@@ -99,7 +99,7 @@ def in_threads(calls: Sequence[Call], *, warm_up: bool = False) -> list[Clocked]
 
 
 def in_processes(
-    calls: Sequence[Call], ctx: multiprocessing.context.BaseContext, *, warm_up: bool = False
+    calls: Sequence[Call], ctx: machine.Context, *, warm_up: bool = False
 ) -> list[Clocked]:
     """Run each call in a child process of its own, started by ``ctx``, all released together.
 
@@ -111,7 +111,7 @@ def in_processes(
     arguments must pickle."""
     barrier = ctx.Barrier(len(calls))
     out = ctx.SimpleQueue()
-    process = ctx.Process  # type: ignore[attr-defined]  # every context has one; typeshed misses it
+    process = ctx.Process
     try:
         return _together(
             [

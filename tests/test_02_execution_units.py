@@ -25,7 +25,7 @@ import pytest
 from claims import WAKE_LATE, finish, run_together
 
 from concur import spinner, spinner_async
-from concur.protocols import Queue, Unit
+from concur.protocols import Queue
 from concur.testing import units
 from concur.testing.evidence import Machine, Verdict, judge
 from concur.timeouts import JOIN_TIMEOUT
@@ -84,14 +84,9 @@ def test_a_thread_or_a_process_hands_its_result_back_through_a_queue(model):
     """A Thread or a Process runs its target and drops what it returns (``join()`` gives None),
     so the result travels another way: here a queue that the caller reads. (A thread could also
     leave it in the memory it shares, and an executor hands it back in a future.)"""
-    results: Queue[int]
-    make_unit: Callable[..., Unit]
-    if model == 'thread':
-        results, make_unit = queue.SimpleQueue(), threading.Thread
-    else:
-        ctx = multiprocessing.get_context()
-        results, make_unit = ctx.SimpleQueue(), ctx.Process
-    unit = make_unit(target=units.square, args=(7, results))
+    made = units.kind(model)
+    results: Queue[int] = made.queue()
+    unit = made.unit(target=units.square, args=(7, results))
     unit.start()
     finish(unit)
     result = results.get()  # the unit has ended, so its result is already in the queue

@@ -13,7 +13,6 @@ import functools
 import multiprocessing
 import multiprocessing.queues
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +21,8 @@ import pytest
 from claims import Spun, first_then, judge_frames, spin
 
 from concur import spinner, spinner_async, supervisors
-from concur.protocols import Queue, Settable, Unit
+from concur.protocols import Queue
+from concur.testing import units
 from concur.testing.evidence import Machine, Verdict, judge
 from concur.testing.framelog import FrameLog, Written, count_frames
 from concur.timeouts import JOIN_TIMEOUT
@@ -204,15 +204,10 @@ def seconds_to_stop(model: str) -> float:
             return time.perf_counter() - start
 
         return asyncio.run(stop_after_first_frame())
-    ctx = multiprocessing.get_context()
-    sink: Queue[Written]
-    done: Settable
-    make: Callable[..., Unit]
-    if model == 'thread':
-        sink, done, make = queue.SimpleQueue(), threading.Event(), threading.Thread
-    else:
-        sink, done, make = ctx.SimpleQueue(), ctx.Event(), ctx.Process
-    unit = make(target=spinner.spin, args=('', done, STOP_INTERVAL, FrameLog(sink)))
+    made = units.kind(model)
+    sink: Queue[Written] = made.queue()
+    done = made.event()
+    unit = made.unit(target=spinner.spin, args=('', done, STOP_INTERVAL, FrameLog(sink)))
     unit.start()
     sink.get()  # the first frame: the spinner is now waiting out its interval
     start = time.perf_counter()

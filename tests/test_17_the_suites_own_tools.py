@@ -663,3 +663,23 @@ def test_calibrated_rounds_take_about_the_time_asked_here(work, report):
         variant=work,
         cores=1,
     )
+
+
+# ---- units.kind: one table of what each kind of unit is made with ------------------------------
+
+
+@pytest.mark.parametrize('model', ['thread', 'process'])
+def test_kind_makes_a_unit_that_passes_its_result_back_through_the_queue_of_its_kind(model):
+    """A thread shares memory, so any queue will do; a process needs a queue of its own context."""
+    made = units.kind(model)
+    results = made.queue()
+    unit = made.unit(target=units.square, args=(3, results))
+    unit.start()
+    finish(unit)
+    assert results.get() == 9
+    assert isinstance(unit, threading.Thread) == (model == 'thread')
+
+
+def test_kind_refuses_a_model_that_is_neither_thread_nor_process():
+    with pytest.raises(ValueError, match="'thread' or 'process', got 'async'"):
+        units.kind('async')

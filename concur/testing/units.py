@@ -8,18 +8,40 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 from __future__ import annotations
 
 import multiprocessing.synchronize
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, MutableSequence
 from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
-from typing import TypeVar
+from typing import Any, NamedTuple, TypeVar
 
+from concur import machine
 from concur.checkers import PrimeResult, check_prime
-from concur.protocols import Queue, Settable, Waitable
+from concur.protocols import Queue, Settable, Unit, Waitable
 from concur.timeouts import JOIN_TIMEOUT
 
 T = TypeVar('T')
+
+
+class Kind(NamedTuple):
+    """What one kind of unit is made with: its class, and a queue and an event it can share with
+    the code that starts it (a process needs those of its start method's context)."""
+
+    unit: Callable[..., Unit]
+    queue: Callable[[], Queue[Any]]
+    event: Callable[[], Settable]
+
+
+def kind(model: str, start_method: str | None = None) -> Kind:
+    """The unit class, queue and event of ``model``: ``'thread'`` or ``'process'``."""
+    if model == 'thread':
+        return Kind(threading.Thread, queue.SimpleQueue, threading.Event)
+    if model == 'process':
+        ctx = machine.context(start_method)
+        return Kind(ctx.Process, ctx.SimpleQueue, ctx.Event)
+    raise ValueError(f"model must be 'thread' or 'process', got {model!r}")
+
 
 # A module global: each process has its own copy, the threads of one process share it.
 value = 'set at import'
