@@ -23,6 +23,7 @@ from claims import (
     TAKING_TURNS,
     assert_ran_elsewhere,
     cores_slowed_each_other,
+    needs_cores,
 )
 
 from concur import clocked, machine
@@ -193,8 +194,7 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
 ):
     """Each process has its own interpreter and its own GIL, so k of them run the work at the same
     time, one per core: parallelism."""
-    if K < 2:
-        pytest.skip(f'this machine gives this process {K} usable core; the claim needs 2')
+    needs_cores(2)
     ctx = multiprocessing.get_context(default_start_method)
 
     def trial() -> Parallel:

@@ -31,6 +31,7 @@ from claims import (
     assert_ran_elsewhere,
     chart,
     finish,
+    needs_cores,
     switch_delay,
 )
 
@@ -46,11 +47,6 @@ T = TypeVar('T')
 
 SECTION = 'what releases the GIL'
 K = machine.usable_cores()
-
-
-def needs_two_cores() -> None:
-    if K < 2:
-        pytest.skip(f'this machine gives this process {K} usable core; the claim needs 2')
 
 
 def parallel_bound() -> str:
@@ -104,7 +100,7 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
 ):
     """hashlib and zlib let go of the GIL while their C loops run, so k threads hash on k cores at
     once; is_prime is Python bytecode, and with the GIL only one thread runs bytecode at a time."""
-    needs_two_cores()
+    needs_cores(2)
     name, rounds = c_work
     free = not machine.gil_enabled()  # a free-threaded build running without the GIL
     calls = {name: (gil_release.WORK[name], rounds), 'is_prime': (is_prime, share_prime)}
@@ -407,7 +403,7 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
 ):
     """asyncio.to_thread runs a call in another thread, so the loop goes on, but that thread needs
     the GIL for is_prime: two such calls take turns. A process pool runs each in its own process."""
-    needs_two_cores()
+    needs_cores(2)
     free = not machine.gil_enabled()  # a free-threaded build running without the GIL
     pool = ProcessPoolExecutor(PAIR, mp_context=multiprocessing.get_context(default_start_method))
 

@@ -221,12 +221,11 @@ def free_cores() -> float:
 # process's best time: that is a lucky draw, the lower the more rounds there have been, and each
 # time wobbles by a few percent (measured here: 90 times of 2 processes together, the middle 80%
 # within 0.035-0.040 s, the fastest 0.032 s).
-_BEST: list[float] = []
+_BEST = [math.inf]
 
 
 def _best_round(seconds: list[float]) -> float:
-    _BEST.append(sum(seconds) / len(seconds))
-    _BEST[:] = [min(_BEST)]
+    _BEST[0] = min(_BEST[0], sum(seconds) / len(seconds))
     return _BEST[0]
 
 
