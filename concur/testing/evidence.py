@@ -208,13 +208,13 @@ def free_cores() -> float:
     One process per usable core (at most CONTROL_CORES) counts down the same number at the same
     moment, each timing itself. A process whose core was free takes about the round's usual time
     (the best round seen in this run: the lowest mean); one that shared its core takes longer.
-    The free cores are the sum of the shares.
+    The free cores are the sum of the shares; nan while no round has been usual enough to go by.
     """
     count = min(machine.usable_cores(), CONTROL_CORES)
-    steps = _control_steps()
-    seconds = _time_in_processes(count, steps)
-    usual = _best_round(seconds)
-    return sum(min(1.0, usual / took) for took in seconds)
+    seconds = _round(count, _control_steps())
+    if math.isinf(_BEST[0]):
+        return math.nan
+    return sum(min(1.0, _BEST[0] / took) for took in seconds)
 
 
 # The lowest mean of a round of the control seen in this process's run. A round's mean, not one
@@ -224,15 +224,35 @@ def free_cores() -> float:
 _BEST = [math.inf]
 
 
-def _best_round(seconds: list[float]) -> float:
-    _BEST[0] = min(_BEST[0], sum(seconds) / len(seconds))
-    return _BEST[0]
+def _round(count: int, steps: int) -> list[float]:
+    """A round of the control: the seconds each process took. A round faster than the best sets
+    a new best only if the machine is quiet by psutil's count right after it: a round slowed by
+    a program there since the run began would make every later reading look free (seen with both
+    cores kept busy: "the control found 1.97 of 2 cores free")."""
+    seconds = _time_in_processes(count, steps)
+    mean = sum(seconds) / len(seconds)
+    if mean < _BEST[0] and _others_leave_free(count):
+        _BEST[0] = mean
+    return seconds
+
+
+# How long the control watches the machine while this process sleeps: long against psutil's
+# clock ticks (10 ms of each core), since a round itself is too short to read that way (its
+# processes' start and exit read as 0.7-1.1 cores of "other programs" on an idle machine).
+WATCH_SECONDS = 0.1
+
+
+def _others_leave_free(count: int) -> bool:
+    """True when, over WATCH_SECONDS, other programs left QUIET_SHARE of ``count`` cores free."""
+    with Usage() as usage:
+        time.sleep(WATCH_SECONDS)
+    return usage.others / usage.wall <= (1 - QUIET_SHARE) * count
 
 
 @cache
 def _control_steps() -> int:
     """How many steps of ``units.count_down`` take about CONTROL_SECONDS here, timed in this
-    process; then WARM_UP_ROUNDS rounds of the control start the record of the best time. The
+    process; then WARM_UP_ROUNDS rounds of the control may start the record of the best time. The
     record holds only rounds of the control itself, every core busy at once: one process alone
     runs faster than each of several together (a core that has been idle starts slow, and cores
     that share hardware or a power budget slow each other: measured on an idle 2-core machine, a
@@ -245,7 +265,7 @@ def _control_steps() -> int:
         steps *= 4
     steps = int(steps * CONTROL_SECONDS / took)
     for _ in range(WARM_UP_ROUNDS):
-        _best_round(_time_in_processes(min(machine.usable_cores(), CONTROL_CORES), steps))
+        _round(min(machine.usable_cores(), CONTROL_CORES), steps)
     return steps
 
 
