@@ -6,6 +6,7 @@ the chapter's verdicts stand on.
 from __future__ import annotations
 
 import itertools
+import math
 import multiprocessing
 import os
 import sys
@@ -422,6 +423,17 @@ def cores_kept_busy() -> tuple[float, float]:
             hog.terminate()
             hog.join(JOIN_TIMEOUT)
     return alone, beside
+
+
+def test_the_control_reads_nothing_until_it_has_seen_the_machine_quiet(monkeypatch):
+    """A machine busy since the run began would make a slow round its reference, and every later
+    reading would look free: a round sets the reference only where psutil finds the machine
+    quiet."""
+    monkeypatch.setattr(evidence, '_BEST', [math.inf])
+    monkeypatch.setattr(evidence, '_others_leave_free', lambda count: False)
+    assert math.isnan(evidence.free_cores()), 'the control read a busy machine against itself'
+    monkeypatch.setattr(evidence, '_others_leave_free', lambda count: True)
+    assert evidence.free_cores() > 0, 'the control read nothing on a quiet machine'
 
 
 @pytest.mark.cpu
