@@ -110,6 +110,12 @@ def assert_reported_once_each(
     assert not wrong, f'wrong verdict for {wrong}'
 
 
+def checks_span(results: Sequence[checkers.PrimeResult]) -> float:
+    """Seconds from the start of the first check to the end of the last, as the workers timed
+    them: a run's work without the starting and stopping of its units."""
+    return max(r.started + r.elapsed for r in results) - min(r.started for r in results)
+
+
 def worker_chart(
     section: str, title: str, results: Sequence[checkers.PrimeResult], began: float
 ) -> WorkerChart:

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 import pytest
-from claims import NO_DASK, assert_reported_once_each, needs_cores, worker_chart
+from claims import NO_DASK, assert_reported_once_each, checks_span, needs_cores, worker_chart
 
 import concur.machine
 
@@ -160,9 +160,7 @@ class Run:
     def ends(self) -> float:
         """Seconds before the first check began and after the last one ended: sending the first
         task, gathering the last result."""
-        first = min(r.started for r in self.results)
-        last = max(r.started + r.elapsed for r in self.results)
-        return (first - self.start) + (self.start + self.wall - last)
+        return self.wall - checks_span(self.results)
 
     def units(self) -> set[str]:
         return {r.worker for r in self.results}

@@ -436,6 +436,11 @@ def test_the_control_reads_nothing_until_it_has_seen_the_machine_quiet(monkeypat
     assert evidence.free_cores() > 0, 'the control read nothing on a quiet machine'
 
 
+# The most the control may read beside one spinning process per core, as a share of its reading
+# just before: about half is expected, and a control that cannot see them reads all of it.
+BUSY_READS = 0.75
+
+
 @pytest.mark.cpu
 def test_the_control_finds_cores_fewer_free_while_other_processes_spin(report):
     """The active control is plain work timed against its best: processes that keep the cores
@@ -444,11 +449,15 @@ def test_the_control_finds_cores_fewer_free_while_other_processes_spin(report):
 
     def verdict(readings: tuple[float, float], _: Machine) -> Verdict:
         alone, beside = readings
-        # A first reading that found the cores busy leaves nothing for the spinners to take.
+        # One spinner per core leaves each of the control's processes half a core, so the second
+        # reading is about half the first, whatever the first was (measured here: 0.31 to 0.65 of
+        # it, the first reading 1.22 to 2.00). A first reading of under half the cores leaves
+        # too little for the spinners to take: it shows nothing.
         return Verdict(
-            beside <= alone - 0.5 if alone >= evidence.QUIET_SHARE * cores else None,
+            beside <= BUSY_READS * alone if alone >= cores / 2 else None,
             measured=f'{alone:.2f} cores free, {beside:.2f} beside {cores} spinning processes',
-            expected=f'about {cores} free, at least half a core fewer beside them',
+            expected=f'at most {BUSY_READS} of the first reading beside them (each of the '
+            "control's processes shares its core with a spinner: about half)",
             meaning='the control must see cores that other programs keep busy',
         )
 
@@ -466,7 +475,7 @@ def test_the_control_finds_cores_fewer_free_while_other_processes_spin(report):
 
 # An inner run's units outlive its short grace, then end on their own well within the outer
 # guard's: the inner guard must report them, and the outer run must find nothing left.
-LEFT_FOR = 0.5
+LEFT_FOR = 0.3
 INNER_GRACE = 0.1
 
 
