@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 # pytest's closing line: "2 failed, 150 passed, 3 skipped in 31.02s" with -q, between "=" with -v.
-CLOSING = re.compile(r'^=* ?((?:\d+ \w+, )*\d+ \w+|no tests ran) in \d')
+CLOSING = re.compile(r'^=* ?((?:\d+ \w+, )*\d+ \w+|no tests ran) in ([\d.]+)s')
 # The line where ruff or mypy sums up what it found.
 VERDICT = re.compile(r'^(Found \d+|\d+ files? (would be|already)|All checks passed|Success)')
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
@@ -31,12 +31,12 @@ def read(log: str) -> list[str]:
 
 
 def counts(log: str) -> dict[str, int] | None:
-    """The counts of pytest's last closing line in ``log``, errors counted as failed; None if
-    pytest never closed."""
+    """The counts of pytest's last closing line in ``log``, errors counted as failed, and its
+    seconds; None if pytest never closed."""
     closing = [m for m in map(CLOSING.match, read(log)) if m]
     if not closing:
         return None
-    found = {'failed': 0}
+    found = {'failed': 0, 'seconds': round(float(closing[-1].group(2)))}
     for number, word in re.findall(r'(\d+) (\w+)', closing[-1].group(1)):
         word = 'failed' if word in ('error', 'errors') else word
         found[word] = found.get(word, 0) + int(number)
@@ -48,6 +48,7 @@ def suite(status: str, found: dict[str, int] | None) -> tuple[str, bool]:
     if found is None:
         return f'FAILED: pytest never closed, exit status {status}', True
     words = ', '.join(f'{found.get(word, 0)} {word}' for word in SHOWN)
+    words += f' in {found["seconds"]} s'
     if status != '0' and not found['failed']:  # pytest failed some other way: say how
         words += f' (exit status {status})'
     return words, status != '0'
