@@ -66,5 +66,11 @@ def describe() -> str:
     return (
         f'{platform.python_implementation()} {platform.python_version()} ({build()}), '
         f'start method {multiprocessing.get_start_method()}, '
-        f'{usable_cores()} usable cores, switch interval {sys.getswitchinterval() * 1000:g} ms'
+        f'{usable_cores()} usable {cores_word(usable_cores())}, '
+        f'switch interval {sys.getswitchinterval() * 1000:g} ms'
     )
+
+
+def cores_word(count: float) -> str:
+    """'core' or 'cores', as ``count`` asks."""
+    return 'core' if count == 1 else 'cores'

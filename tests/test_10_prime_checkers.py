@@ -287,7 +287,7 @@ def test_more_processes_than_cores_check_numbers_no_faster(work, report):
         report=report,
         section=SECTION,
         claim='more processes than cores check numbers no faster',
-        variant=f'{2 * cores} processes on {cores} cores',
+        variant=f'{2 * cores} processes on {cores} {machine.cores_word(cores)}',
         cores=cores,
     )
 

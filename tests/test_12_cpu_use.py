@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import psutil
 import pytest
-from claims import BLOCK, IDLE_CORES, ONE_CORE, ROUNDING, run_together
+from claims import BLOCK, IDLE_CORES, ONE_CORE, ROUNDING, needs_cores, run_together
 
 from concur import machine, primes, spinner, supervisors
 from concur.protocols import Unit
@@ -141,6 +141,7 @@ def test_processes_doing_cpu_bound_work_use_as_many_cores_as_are_free(
 ):
     """Each process has its own interpreter and its own GIL, so k busy processes run on k cores,
     as far as the machine has k free."""
+    needs_cores(2)
 
     def verdict(usage: Usage, _: Machine) -> Verdict:
         cores = usage.children_cpu / usage.wall

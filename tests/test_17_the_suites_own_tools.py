@@ -265,13 +265,13 @@ class StillMachine:
 
 @pytest.fixture
 def machine_reads(monkeypatch):
-    """Make the control read a machine of our choosing: ``machine_reads(free=..., others=...)``."""
+    """Make the control read a machine of our choosing: ``machine_reads(free, others, usable)``."""
 
-    def set_reading(free: float, others: float = 0.0) -> None:
+    def set_reading(free: float, others: float = 0.0, usable: int = 2) -> None:
         monkeypatch.setattr(evidence, 'free_cores', lambda: free)
         monkeypatch.setattr(StillMachine, 'others_cores', others)
         monkeypatch.setattr(evidence, 'Usage', StillMachine)
-        monkeypatch.setattr(machine, 'usable_cores', lambda: 2)
+        monkeypatch.setattr(machine, 'usable_cores', lambda: usable)
 
     return set_reading
 
@@ -363,6 +363,16 @@ def test_judge_passes_a_no_faster_claim_only_on_a_quiet_machine(machine_reads):
         judged([True, True, True], quiet_pass=True)
     machine_reads(2.0)
     assert judged([True], quiet_pass=True) == (['passed'], [0])
+
+
+def test_judge_skips_a_no_faster_claim_on_a_machine_of_one_core_without_a_trial(machine_reads):
+    """On one core, k units could not have run at once: "no faster" is all such a machine can
+    show, so it is no evidence, however quiet the core."""
+    machine_reads(1.0, usable=1)
+    with pytest.raises(pytest.skip.Exception, match='one usable core'):
+        judged([True], quiet_pass=True)
+    machine_reads(1.0, usable=1)
+    assert judged([True]) == (['passed'], [0])
 
 
 def test_judge_asks_only_other_programs_cpu_time_of_a_no_faster_claim_read_in_cpu_time(

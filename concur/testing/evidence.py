@@ -13,9 +13,9 @@ little. Every claim that depends on time or on free cores goes through ``judge``
   counters miss, such as a busy neighbour on a shared hardware core). A machine is **quiet** for a
   claim that needs ``c`` cores when both readings found ``c`` of them free.
 - A pass needs a verdict that holds; a claim of the form "no faster" or "one core at most" also
-  needs a quiet machine, which could have shown the opposite. A fail needs two contradicting trials
-  on a quiet machine. Anything else is tried again, ``ATTEMPTS`` times in all, then skipped with
-  every trial's figures and the control's readings.
+  needs a quiet machine, which could have shown the opposite (and so at least two usable cores).
+  A fail needs two contradicting trials on a quiet machine. Anything else is tried again,
+  ``ATTEMPTS`` times in all, then skipped with every trial's figures and the control's readings.
 
 Every verdict leaves a ``Row`` for the end report, passed, failed or skipped, before the test ends.
 """
@@ -118,6 +118,12 @@ def judge(
     programs' CPU time, steal included) says whether the cores were free.
     """
     __tracebackhide__ = True
+    if pass_needs_quiet and machine.usable_cores() < 2:
+        pytest.skip(
+            f'this machine cannot show that {claim}: it gives this process one usable core, and '
+            'units that gain nothing from running at once prove it only where a second core '
+            'was there for them to gain'
+        )
     tried: list[tuple[Verdict, Machine]] = []
     contradictions = 0
     for _ in range(ATTEMPTS):
@@ -149,7 +155,7 @@ def judge(
     report_pictures(report, pictures(value))
     pytest.skip(
         f'this machine could not show that {claim} just now: it needs {cores:g} free '
-        f'core{"s" if cores != 1 else ""}. '
+        f'{machine.cores_word(cores)}. '
         + '; '.join(
             f'trial {i}: {s.measured} (expected {s.expected}), {r.words()}'
             for i, (s, r) in enumerate(tried, 1)
