@@ -169,12 +169,21 @@ class Run:
         return worker_chart(SECTION, title, self.results, self.start)
 
 
-def run_on(client: Client, workers: list[str], numbers: tuple[Number, ...]) -> Run:
-    """Check ``numbers`` with the checker's code, on the named workers only."""
+def run_on(
+    client: Client, workers: list[str], numbers: tuple[Number, ...], one_at_a_time: bool = False
+) -> Run:
+    """Check ``numbers`` with the checker's code, on the named workers only: all at once, or
+    ``one_at_a_time``, each task sent when the one before has answered."""
     executor = client.get_executor(workers=workers, pure=False)
     with Usage() as usage:
         start = time.perf_counter()
-        results = tuple(cluster.check_with(executor, ns(numbers)))
+        if one_at_a_time:
+            results = tuple(
+                executor.submit(cluster.check_on_worker, n).result(DEMO_TIMEOUT)
+                for n in checkers.largest_first(ns(numbers))
+            )
+        else:
+            results = tuple(cluster.check_with(executor, ns(numbers)))
     assert_reported_once_each(list(results), numbers)
     return Run(start, usage.wall, results, usage.cores)
 
@@ -187,6 +196,7 @@ class Against:
     run: Run
     before: Run
     after: Run
+    baseline: str = 'one single-threaded worker'
 
     @property
     def one(self) -> Run:
@@ -198,7 +208,7 @@ class Against:
 
     def compared_with(self) -> str:
         return (
-            f'one single-threaded worker: {self.one.wall:.2f} s, the faster of '
+            f'{self.baseline}: {self.one.wall:.2f} s, the faster of '
             f'{self.before.wall:.2f} s and {self.after.wall:.2f} s; its checks took '
             f'{self.one.work:.2f} s of it'
         )
@@ -209,6 +219,18 @@ def against_one(dask_cluster: Cluster, workers: list[str], numbers: tuple[Number
     before = run_on(dask_cluster.client, one, numbers)
     run = run_on(dask_cluster.client, workers, numbers)
     return Against(run, before, run_on(dask_cluster.client, one, numbers))
+
+
+def against_its_own_thread(dask_cluster: Cluster, numbers: tuple[Number, ...]) -> Against:
+    """The threaded worker checking ``numbers`` in its threads at once, against itself checking
+    them one task at a time, just before and just after: one process, so the baseline runs at the
+    same speed (two worker processes may not, on cores that slow each other: measured here, one
+    worker's checks took 0.30 s where the threaded worker's own took about 0.2 s)."""
+    client, threaded = dask_cluster.client, [dask_cluster.threaded]
+    before = run_on(client, threaded, numbers, one_at_a_time=True)
+    run = run_on(client, threaded, numbers)
+    after = run_on(client, threaded, numbers, one_at_a_time=True)
+    return Against(run, before, after, 'the same worker, one task at a time')
 
 
 def modelled_speedup(one: Run, k: int) -> float:
@@ -285,8 +307,8 @@ def test_k_single_threaded_workers_check_numbers_about_k_times_faster_on_k_free_
 
 
 # With the GIL, the threaded worker runs one check at a time, so it needs at least the time the
-# checks took one after another on one worker; it saves only the round trips between them, which
-# the baseline spent waiting. A check's time wobbles by a few hundredths from run to run (a core's
+# checks took when it was sent them one after another; it saves only the round trips between
+# them, which that baseline spent waiting. A check's time wobbles by a few hundredths from run to run (a core's
 # clock, its caches): this share of it is the floor.
 SHARE_OF_WORK = 0.95
 
@@ -335,7 +357,7 @@ def test_a_worker_with_k_threads_checks_numbers_no_faster_than_one_thread_where_
         )
 
     judge(
-        lambda: against_one(dask_cluster, [dask_cluster.threaded], work),
+        lambda: against_its_own_thread(dask_cluster, work),
         verdict,
         report=report,
         section=SECTION,
