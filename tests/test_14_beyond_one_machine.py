@@ -308,8 +308,8 @@ def test_k_single_threaded_workers_check_numbers_about_k_times_faster_on_k_free_
 
 # With the GIL, the threaded worker runs one check at a time, so it needs at least the time the
 # checks took when it was sent them one after another; it saves only the round trips between
-# them, which that baseline spent waiting. A check's time wobbles by a few hundredths from run to run (a core's
-# clock, its caches): this share of it is the floor.
+# them, which that baseline spent waiting. A check's time wobbles by a few hundredths from run to
+# run (a core's clock, its caches): this share of it is the floor.
 SHARE_OF_WORK = 0.95
 
 
