@@ -144,12 +144,17 @@ def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work(k, work
     needs_cores(2)
     # Without the GIL, k threads get min(k, cores) cores, as processes would.
     least = SHARE_OF_CORES * min(k, cores)
+    # With the GIL, processes beside the threads show the cores were there when they get halfway
+    # to min(k, cores) times one thread: threads that could run in parallel would then beat the
+    # 1.11x bound by far. (Not the 0.8 share of P3: on cores that slow each other, two processes
+    # reach 1.2-1.5x at times, while the claim needs only more than 1.11x to be shown.)
+    halfway = (1 + min(k, cores)) / 2
 
     def trial() -> tuple[Versus, Checked | None]:
         threads = against(lambda: check('threads', ns(work), workers=1), 'threads', ns(work), k)
-        # With the GIL, processes check the same numbers right after: if they run about
-        # min(k, cores) times faster than the thread, the cores were there for threads to use,
-        # and "no faster" is the GIL's doing (R1 and R3 hold their own control the same way).
+        # With the GIL, processes check the same numbers right after: if they run well over
+        # one thread's speed, the cores were there for threads to use, and "no faster" is the
+        # GIL's doing (R1 and R3 hold their own control the same way).
         return threads, check('procs', ns(work), workers=min(k, cores)) if gil else None
 
     def verdict(measured: tuple[Versus, Checked | None], _: Machine) -> Verdict:
@@ -167,11 +172,11 @@ def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work(k, work
             # Processes checking the numbers (starting them left out) show whether the cores
             # were free for the threads; if not, threads that were no faster prove nothing.
             parallel = v.baseline / checks_span(procs.results)
-            if holds and parallel < least:
+            if holds and parallel < halfway:
                 holds = None
             expected = (
                 'at most 1.11x (at least 0.9 of the time of one thread), on one core, while '
-                f'{min(k, cores)} processes reach at least {least:.2f}x'
+                f'{min(k, cores)} processes reach at least {halfway:.2f}x'
             )
             compared_with += (
                 f'; {min(k, cores)} processes checking them right after: {parallel:.2f}x '

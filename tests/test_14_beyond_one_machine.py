@@ -538,8 +538,15 @@ class Command:
                 return line.split()[-1]
 
     def stop(self) -> None:
-        self.process.terminate()  # Dask closes in order on SIGTERM
-        self.process.wait(JOIN_TIMEOUT)
+        """End the command: in order (Dask closes on SIGTERM), or, if it has not closed within
+        JOIN_TIMEOUT, at once. How fast Dask closes is not the claim: in one CI run out of about
+        twenty, a worker told to close by SIGTERM was still closing after 5 s."""
+        self.process.terminate()
+        try:
+            self.process.wait(JOIN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(JOIN_TIMEOUT)
         self._reader.join(JOIN_TIMEOUT)
         assert self.process.stderr is not None
         self.process.stderr.close()
@@ -572,8 +579,10 @@ def test_the_same_checker_reaches_a_cluster_started_apart_by_its_scheduler_addre
         )
         results = list(cluster.dask(ns(fast), scheduler=address))
     finally:
-        worker.stop()
-        scheduler.stop()
+        try:
+            worker.stop()
+        finally:
+            scheduler.stop()
     assert lines[0] == f'Checking {len(fast)} numbers on the Dask cluster at {address}:', lines
     shown = {int(line.split()[0].replace('_', '')): line.split()[1] == 'P' for line in lines[1:-1]}
     assert shown == dict(fast), '\n'.join(lines)

@@ -157,7 +157,7 @@ def judge(
         f'this machine could not show that {claim} just now: it needs {cores:g} free '
         f'{machine.cores_word(cores)}. '
         + '; '.join(
-            f'trial {i}: {s.measured} (expected {s.expected}), {r.words()}'
+            f'trial {i}: {s.measured} (expected {s.expected}{_compared(s)}), {r.words()}'
             for i, (s, r) in enumerate(tried, 1)
         )
     )
