@@ -85,9 +85,10 @@ def assert_at_most(measured: float, high: float, *, what: str, meaning: str) -> 
 
 def needs_cores(count: int) -> None:
     """Skip a claim that needs more cores than this process may use."""
-    if machine.usable_cores() < count:
+    usable = machine.usable_cores()
+    if usable < count:
         pytest.skip(
-            f'this machine gives this process {machine.usable_cores()} usable core(s); '
+            f'this machine gives this process {usable} usable {machine.cores_word(usable)}; '
             f'the claim needs at least {count}'
         )
 

@@ -171,7 +171,8 @@ def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work(k, work
             holds = None if faster and one_core else one_core and not faster
             # Processes checking the numbers (starting them left out) show whether the cores
             # were free for the threads; if not, threads that were no faster prove nothing.
-            parallel = v.baseline / checks_span(procs.results)
+            procs_span = checks_span(procs.results)
+            parallel = v.baseline / procs_span
             if holds and parallel < halfway:
                 holds = None
             expected = (
@@ -180,7 +181,7 @@ def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work(k, work
             )
             compared_with += (
                 f'; {min(k, cores)} processes checking them right after: {parallel:.2f}x '
-                f'({checks_span(procs.results):.2f} s, starting them left out)'
+                f'({procs_span:.2f} s, starting them left out)'
             )
             meaning = 'with the GIL threads take turns, so they cannot beat one thread'
         else:
