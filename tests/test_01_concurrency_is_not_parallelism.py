@@ -30,6 +30,7 @@ from concur import clocked, machine
 from concur.clocked import Clocked
 from concur.primes import is_prime, is_prime_nap
 from concur.testing.evidence import Machine, Verdict, judge
+from concur.testing.pictures import counted
 
 SECTION = 'concurrency and parallelism'
 # As many units as the machine has usable cores: the processes' claim needs a core each.
@@ -88,9 +89,9 @@ def test_coroutines_that_await_sleep_finish_together_in_one_thread_using_almost_
             and run.counts[1] == run.counts[0]
             and run.cores <= IDLE_CORES,
             measured=f'{SLEEPERS} sleeping coroutines took {run.together:.3f} s, woke in '
-            f"{len(run.threads)} thread(s) ({'' if in_loop else 'not only '}the loop's), "
-            f'the process had {run.counts[0]} threads before and {run.counts[1]} while they '
-            f'slept, and used {run.cores:.3f} cores',
+            f'{counted(len(run.threads), "thread")} ({"" if in_loop else "not only "}the '
+            f"loop's), the process had {counted(run.counts[0], 'thread')} before and "
+            f'{run.counts[1]} while they slept, and used {run.cores:.3f} cores',
             expected=f'at most {bound:.3f} s (one alone + half a sleep: the sleeps overlap; one '
             f"after another they would take {SLEEPERS * SLEEP:.1f} s), all in the loop's thread, "
             f'no new thread, and under {IDLE_CORES} cores (waiting costs no CPU)',

@@ -388,7 +388,14 @@ DEARER = 2.0
 def cheapest_to_dearest(costs: dict[str, float], unit: str, what: str) -> tuple[bool, str]:
     coroutine, thread, process = costs['async'], costs['thread'], costs['process']
     holds = DEARER * coroutine <= thread and DEARER * thread <= process
-    return holds, f'{what}: {coroutine:.3g} {unit}, {thread:.3g} {unit}, {process:.3g} {unit}'
+    return holds, f'{what}: ' + ', '.join(
+        f'{figure(c)} {unit}' for c in (coroutine, thread, process)
+    )
+
+
+def figure(cost: float) -> str:
+    """A figure as a reader writes it: '0.12', '13.4', '3,450' (not '3.45e+03')."""
+    return f'{cost:,.0f}' if cost >= 100 else f'{cost:.3g}'
 
 
 def measure_costs() -> dict[str, Cost]:

@@ -23,6 +23,7 @@ from concur.testing import measure
 from concur.testing.evidence import Machine, Verdict, exact, judge
 from concur.testing.framelog import FrameLog
 from concur.testing.measure import Usage
+from concur.testing.pictures import counted
 
 SECTION = 'CPU use'
 # Threads or processes working at once in the claims below: one per usable core, at least two
@@ -34,7 +35,8 @@ SEVERAL = 1.5
 
 
 def cores_words(usage: Usage) -> str:
-    return f'{usage.cores:.2f} cores over {usage.wall:.2f} s'
+    # CPU times added and taken away can leave a float a hair below zero; -0.00 reads as a bug
+    return f'{round(usage.cores, 2) + 0.0:.2f} cores over {usage.wall:.2f} s'
 
 
 @pytest.mark.cpu(cores=1)
@@ -254,8 +256,8 @@ def test_the_spinner_adds_one_thread_one_process_or_nothing_as_its_model_says(
     exact(
         Verdict(
             (new_threads, new_children) == (threads, processes),
-            measured=f'+{new_threads} threads, +{new_children} processes',
-            expected=f'+{threads} threads, +{processes} processes',
+            measured=f'+{counted(new_threads, "thread")}, +{counted(new_children, "process")}',
+            expected=f'+{counted(threads, "thread")}, +{counted(processes, "process")}',
             meaning='a task is no thread and a thread no process: psutil counts what each '
             'model really started',
         ),

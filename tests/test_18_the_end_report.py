@@ -158,6 +158,15 @@ def test_a_worker_chart_marks_where_one_number_ends_and_the_next_begins():
     assert bars == {'a': '#####====='}
 
 
+@pytest.mark.parametrize(
+    'number, thing, words',
+    [(1, 'thread', '1 thread'), (0, 'thread', '0 threads'), (2, 'process', '2 processes')],
+)
+def test_counts_read_as_words_one_thread_two_processes(number, thing, words):
+    """Figures in the report are counted in words a reader would write, with the right plural."""
+    assert pictures.counted(number, thing) == words
+
+
 def test_the_html_report_is_well_formed_self_contained_and_has_an_svg_per_picture():
     """CI keeps it as an artifact to open anywhere: nothing in it may need the network."""
     records = made_up()

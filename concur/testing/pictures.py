@@ -103,8 +103,9 @@ def _chart_words(chart: WorkerChart) -> str:
 
 
 def counted(number: int, thing: str) -> str:
-    """``number`` of ``thing``, in words: '1 call', '3 numbers'."""
-    return f'{number} {thing}{"" if number == 1 else "s"}'
+    """``number`` of ``thing``, in words: '1 call', '3 numbers', '2 processes'."""
+    plural = thing + ('es' if thing.endswith('s') else 's')
+    return f'{number} {thing if number == 1 else plural}'
 
 
 # --- In the terminal ----------------------------------------------------------------------------
