@@ -2,8 +2,9 @@
 
 - Every test must leave no thread and no child process behind (``no_leaks``); so must the
   fixtures a module's tests share, when they end (``no_leaks_from_module_fixtures``).
-- Tests marked ``cpu`` measure CPU time or speed; under pytest-xdist they take turns, holding one
-  lock file (``cpu_turn``), so that they never compete with each other for the cores.
+- Tests marked ``cpu`` measure CPU time or speed; under pytest-xdist they take turns, holding a
+  lock file per core they need (``pytest_runtest_protocol``), so that they never compete with
+  each other for the cores.
 - ``report.add(Row(...))`` records a verdict, a spinner's timeline or a worker chart; the end of
   the run shows them, a section per part of the chapter (``concur/testing/plugin.py``).
 - ``calibrated_prime`` is CPU-bound work sized for this machine, timed once per run (per worker).
@@ -13,9 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import shutil
+import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -34,36 +38,52 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f'concur: {machine.describe()}'
 
 
-@pytest.fixture(autouse=True)
-def cpu_turn(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
-) -> Iterator[None]:
-    """Under pytest-xdist, a test holds the cores it needs while it runs, so that a verdict that
-    depends on time or free cores is never measured while the suite itself takes those cores.
+# Under pytest-xdist, the folder of the run's core locks: made by the controller when it starts
+# its first worker, handed to each worker in its workerinput, removed at the end of the run.
+CORE_LOCKS = pytest.StashKey[Path]()
 
-    Each usable core is a lock file in the run's own temporary folder, and each xdist worker is
-    given one of them (worker i, core i modulo the cores). A test holds its worker's core: tests
-    run side by side, one per core. A test marked plain ``cpu`` needs every core (a claim about
-    parallelism, or one that a busy neighbour would disturb): it holds them all, so it runs alone;
-    one marked ``cpu(cores=1)`` needs only its own. Cores are always taken in the same order, so
-    no two tests wait on each other in a circle. Locks rather than pytest-xdist's ``--dist
-    loadgroup``: they hold whatever ``--dist`` the reader picks, and loadgroup has no effect with
-    pytest 9.2 and pytest-xdist 3.8.
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # xdist's WorkerController; xdist ships no types
+    config: pytest.Config = node.config
+    if CORE_LOCKS not in config.stash:
+        folder = Path(tempfile.mkdtemp(prefix='concur-cores-'))
+        config.stash[CORE_LOCKS] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    node.workerinput['concur_core_locks'] = str(config.stash[CORE_LOCKS])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """Under pytest-xdist, a test holds the cores it needs from its setup to its teardown, so that
+    a verdict that depends on time or free cores is never measured while the suite itself takes
+    those cores: neither its tests nor the fixtures they share (a prime sized by timing it, a Dask
+    cluster starting or closing), which are set up and torn down within a test's turn.
+
+    Each usable core is a lock file, and each xdist worker is given one of them (worker i, core i
+    modulo the cores). A test holds its worker's core: tests run side by side, one per core. A
+    test marked plain ``cpu`` needs every core (a claim about parallelism, or one that a busy
+    neighbour would disturb): it holds them all, so it runs alone; one marked ``cpu(cores=1)``
+    needs only its own. Cores are always taken in the same order, so no two tests wait on each
+    other in a circle. Locks rather than pytest-xdist's ``--dist loadgroup``: they hold whatever
+    ``--dist`` the reader picks, and loadgroup has no effect with pytest 9.2 and pytest-xdist 3.8.
     """
-    if worker_id == 'master':
-        yield
-        return
-    marker = request.node.get_closest_marker('cpu')
+    worker = getattr(item.config, 'workerinput', None)
+    if worker is None:  # not an xdist worker: nothing runs beside this test
+        return (yield)
+    marker = item.get_closest_marker('cpu')
     usable = machine.usable_cores()
-    folder = tmp_path_factory.getbasetemp().parent
     if marker is not None and marker.kwargs.get('cores', usable) >= usable:
         taken = list(range(usable))
     else:
-        taken = [int(worker_id.removeprefix('gw')) % usable]
+        taken = [int(worker['workerid'].removeprefix('gw')) % usable]
+    folder = Path(worker['concur_core_locks'])
     with contextlib.ExitStack() as held:
         for core in taken:
-            held.enter_context(FileLock(folder / f'concur-core-{core}.lock'))
-        yield
+            held.enter_context(FileLock(folder / f'core-{core}.lock'))
+        return (yield)
 
 
 @pytest.fixture(autouse=True)

@@ -524,6 +524,53 @@ def test_the_leak_guard_fails_a_test_that_leaves_a_unit_running(guarded, body, l
     result.stdout.fnmatch_lines([f'*the test left behind*{left}*'])
 
 
+# ---- the core locks under pytest-xdist ------------------------------------------------------
+
+# A test of the inner run, and the module fixture it shares, each ask whether their worker's core
+# lock is held (by them: a lock file taken twice in one process is refused too).
+CORE_PROBE = """
+from pathlib import Path
+
+import pytest
+from filelock import FileLock, Timeout
+
+from concur import machine
+
+
+def core_held(config):
+    worker = config.workerinput
+    core = int(worker['workerid'].removeprefix('gw')) % machine.usable_cores()
+    lock = FileLock(Path(worker['concur_core_locks']) / f'core-{core}.lock')
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
+
+
+@pytest.fixture(scope='module')
+def shared(request):
+    assert core_held(request.config), 'set up with the core free'
+    yield
+    assert core_held(request.config), 'torn down with the core free'
+
+
+@pytest.mark.parametrize('n', range(4))
+def test_uses_the_shared_fixture(shared, n, request):
+    assert core_held(request.config), 'ran with the core free'
+"""
+
+
+def test_under_xdist_a_modules_shared_fixtures_run_while_its_test_holds_its_core(guarded):
+    """A fixture shared by a module (a prime sized by timing it, a Dask cluster) starts within
+    the turn of the module's first test and closes within its last's, holding the cores they
+    hold: so it never runs beside a test that holds every core."""
+    guarded.makepyfile(test_probe=CORE_PROBE)
+    result = guarded.runpytest_subprocess('-p', 'no:cacheprovider', '-n', '2')
+    result.assert_outcomes(passed=4)
+
+
 # ---- the frame-count model ----------------------------------------------------------------------
 
 
