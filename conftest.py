@@ -41,6 +41,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 # Under pytest-xdist, the folder of the run's core locks: made by the controller when it starts
 # its first worker, handed to each worker in its workerinput, removed at the end of the run.
 CORE_LOCKS = pytest.StashKey[Path]()
+# How often a test waiting for a lock tries it again (seconds): a hand-over costs half of it.
+LOCK_POLL = 0.005
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -67,7 +69,8 @@ def pytest_runtest_protocol(
     test marked plain ``cpu`` needs every core (a claim about parallelism, or one that a busy
     neighbour would disturb): it holds them all, so it runs alone; one marked ``cpu(cores=1)``
     needs only its own. Cores are always taken in the same order, so no two tests wait on each
-    other in a circle. Locks rather than pytest-xdist's ``--dist loadgroup``: they hold whatever
+    other in a circle, and a test that needs every core is let in before those that come after
+    it (the gate). Locks rather than pytest-xdist's ``--dist loadgroup``: they hold whatever
     ``--dist`` the reader picks, and loadgroup has no effect with pytest 9.2 and pytest-xdist 3.8.
     """
     worker = getattr(item.config, 'workerinput', None)
@@ -80,9 +83,20 @@ def pytest_runtest_protocol(
     else:
         taken = [int(worker['workerid'].removeprefix('gw')) % usable]
     folder = Path(worker['concur_core_locks'])
+
+    def lock(name: str) -> contextlib.AbstractContextManager[object]:
+        return FileLock(folder / f'{name}.lock').acquire(poll_interval=LOCK_POLL)
+
     with contextlib.ExitStack() as held:
-        for core in taken:
-            held.enter_context(FileLock(folder / f'core-{core}.lock'))
+        # A test that needs every core keeps the gate until it has them all: tests that come
+        # after it wait, so that one-core tests, each taking its core again the moment the one
+        # before let it go, cannot keep it waiting while the cores it holds stay idle.
+        with lock('gate'):
+            if len(taken) > 1:
+                for core in taken:
+                    held.enter_context(lock(f'core-{core}'))
+        if len(taken) == 1:
+            held.enter_context(lock(f'core-{taken[0]}'))
         return (yield)
 
 
