@@ -179,6 +179,14 @@ def test_the_html_report_is_well_formed_self_contained_and_has_an_svg_per_pictur
     assert statuses == ['passed', 'skipped', 'FAILED'], statuses
 
 
+def test_a_worker_name_cut_in_a_chart_is_shown_whole_on_hover():
+    """A name is cut to its distinguishing end to fit; the SVG keeps it whole in a tooltip."""
+    whole = 'MainProcess/prime-worker-0'
+    drawn = pictures.chart_svg(chart((whole, 0.0, 0.2), ('short', 0.0, 0.2)), 1.0)
+    names = {t.text: t.findtext('title') for t in drawn.iter('text') if 'worker' in (t.text or '')}
+    assert names == {pictures.label(whole, pictures.UNICODE): whole}, names
+
+
 def test_a_standalone_svg_of_the_pictures_is_well_formed():
     document = ET.fromstring(pictures.svg_document([question(1, (0.0,)), question(3, ())]))
     assert document.tag == '{http://www.w3.org/2000/svg}svg'

@@ -226,8 +226,8 @@ def _add(parent: ET.Element, tag: str, text: str = '', **attributes: object) -> 
     return element
 
 
-def _text(parent: ET.Element, x: float, y: float, text: str, **attributes: object) -> None:
-    _add(parent, 'text', text, x=x, y=y, style=FONT, fill=INK, **attributes)
+def _text(parent: ET.Element, x: float, y: float, text: str, **attributes: object) -> ET.Element:
+    return _add(parent, 'text', text, x=x, y=y, style=FONT, fill=INK, **attributes)
 
 
 def _svg(rows: int) -> tuple[ET.Element, int]:
@@ -280,7 +280,11 @@ def chart_svg(chart: WorkerChart, scale: float) -> ET.Element:
     svg, axis = _svg(len(spans))
     for row, (name, worker_spans) in enumerate(spans.items(), start=1):
         top = row * ROW + 4
-        _text(svg, 4, top + 13, label(name, UNICODE))
+        shown = label(name, UNICODE)
+        if shown != name:  # hovering a name that was cut shows it whole
+            _add(_text(svg, 4, top + 13, shown), 'title', name)
+        else:
+            _text(svg, 4, top + 13, shown)
         for i, span in enumerate(worker_spans):
             left = _x(span.start, scale)
             bar = _add(
