@@ -35,8 +35,7 @@ SEVERAL = 1.5
 
 
 def cores_words(usage: Usage) -> str:
-    # CPU times added and taken away can leave a float a hair below zero; -0.00 reads as a bug
-    return f'{round(usage.cores, 2) + 0.0:.2f} cores over {usage.wall:.2f} s'
+    return f'{usage.cores:.2f} cores over {usage.wall:.2f} s'
 
 
 @pytest.mark.cpu(cores=1)

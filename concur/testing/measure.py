@@ -167,7 +167,9 @@ class Usage:
     @property
     def cores(self) -> float:
         """Cores used by this process and its children: their CPU time over the wall time."""
-        return (self.cpu + self.children_cpu) / self.wall
+        # The CPU times are counters added and taken away as floats: where a block used none,
+        # the rest can be a hair below zero, which a report would print as "-0.00 cores".
+        return max(0.0, (self.cpu + self.children_cpu) / self.wall)
 
     @property
     def available(self) -> float:
