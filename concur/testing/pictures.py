@@ -280,11 +280,9 @@ def chart_svg(chart: WorkerChart, scale: float) -> ET.Element:
     svg, axis = _svg(len(spans))
     for row, (name, worker_spans) in enumerate(spans.items(), start=1):
         top = row * ROW + 4
-        shown = label(name, UNICODE)
-        if shown != name:  # hovering a name that was cut shows it whole
-            _add(_text(svg, 4, top + 13, shown), 'title', name)
-        else:
-            _text(svg, 4, top + 13, shown)
+        shown = _text(svg, 4, top + 13, label(name, UNICODE))
+        if shown.text != name:  # hovering a name that was cut shows it whole
+            _add(shown, 'title', name)
         for i, span in enumerate(worker_spans):
             left = _x(span.start, scale)
             bar = _add(
