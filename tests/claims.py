@@ -117,6 +117,12 @@ def checks_span(results: Sequence[checkers.PrimeResult]) -> float:
     return max(r.started + r.elapsed for r in results) - min(r.started for r in results)
 
 
+def longest_check(*runs: Sequence[checkers.PrimeResult]) -> float:
+    """Seconds of the longest single check in ``runs``: how unevenly workers handed numbers one
+    at a time may end, one still checking its last while the others are done."""
+    return max(r.elapsed for results in runs for r in results)
+
+
 def worker_chart(
     section: str, title: str, results: Sequence[checkers.PrimeResult], began: float
 ) -> WorkerChart:

@@ -22,6 +22,7 @@ from claims import (
     assert_reported_once_each,
     checks_span,
     cores_slowed_each_other,
+    longest_check,
     needs_cores,
     worker_chart,
 )
@@ -290,7 +291,7 @@ def test_more_processes_than_cores_check_numbers_no_faster(work, report):
         # 2c processes share c cores, so they need the same CPU time. What they may gain is the
         # uneven end of c: a worker still checking its last number while the others are done,
         # one check at most (the longest of the c workers' checks, each alone on its core).
-        longest = max(result.elapsed for result in at_cores.results)
+        longest = longest_check(at_cores.results)
         gained = at_cores.seconds - doubled.seconds
         return Verdict(
             gained <= longest,
@@ -363,7 +364,7 @@ def test_process_pool_executor_matches_the_hand_made_process_pool(work, report):
         # checks, from the first one's start to the last one's end, take as long but for one
         # number that a worker still checks while the others are done: one check, the longest.
         # Starting and stopping the processes is left out (a pool starts them as work comes).
-        longest = max(result.elapsed for run in (procs, pool) for result in run.results)
+        longest = longest_check(procs.results, pool.results)
         spans = {model: checks_span(run.results) for model, run in runs.items()}
         apart = spans['pool'] - spans['procs']
         return Verdict(
