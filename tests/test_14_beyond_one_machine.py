@@ -377,10 +377,8 @@ def test_a_worker_with_k_threads_checks_numbers_no_faster_than_one_thread_where_
         floor = SHARE_OF_WORK * against.one.work / against.one.wall
         # D2's rule: k single-threaded workers reach SHARE_OF_MODEL of the speedup modelled
         # from the baseline's parts where k cores are free.
-        parallel, least = (
-            against.one.wall / singles.wall,
-            SHARE_OF_MODEL * modelled_speedup(against.one, k),
-        )
+        parallel = against.one.wall / singles.wall
+        least = SHARE_OF_MODEL * modelled_speedup(against.one, k)
         # One core at most, give or take the kernel's clock ticks and the worker's own
         # messages: with the GIL, one thread of the worker runs Python code at a time.
         one_core = worker_cores <= 1 + ROUNDING / against.run.wall + WORKER_MESSAGES
@@ -391,8 +389,7 @@ def test_a_worker_with_k_threads_checks_numbers_no_faster_than_one_thread_where_
             holds,
             measured,
             f'at least {floor:.2f} of it on one core ({build}): the threads take turns, so '
-            f'they need the '
-            f'{against.one.work:.2f} s the checks took one after another, less '
+            f'they need the {against.one.work:.2f} s the checks took one after another, less '
             f'{1 - SHARE_OF_WORK:.2f} of it for their wobble; while {k} single-threaded workers '
             f'check them at least {least:.2f}x as fast (as in D2)',
             f'{against.compared_with()}; {k} single-threaded workers right after: {parallel:.2f}x '
