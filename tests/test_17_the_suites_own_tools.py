@@ -139,6 +139,14 @@ def test_measure_sees_almost_no_cpu_in_a_block_that_sleeps():
     )
 
 
+def test_measure_reads_no_cpu_below_zero_where_its_float_counters_cancel():
+    """CPU times added and taken away as floats can leave a hair under zero where a block used
+    none; the cores read are then none, not "-0.00"."""
+    usage = Usage()
+    usage.wall, usage.cpu, usage.children_cpu = 0.2, 0.3 - 0.1 - 0.2, 0.0
+    assert f'{usage.cores:.2f}' == '0.00', usage.cores
+
+
 def spin_block() -> Usage:
     with Usage() as usage:
         units.busy(BLOCK)
