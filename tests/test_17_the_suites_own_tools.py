@@ -32,7 +32,7 @@ from claims import (
 
 from concur import clocked, gil_release, machine, primes
 from concur.primes import PRIME_FIXTURE, is_prime
-from concur.testing import evidence, units
+from concur.testing import evidence, measure, units
 from concur.testing.evidence import Machine, Verdict, judge
 from concur.testing.framelog import Written
 from concur.testing.measure import Usage
@@ -136,6 +136,34 @@ def test_measure_sees_almost_no_cpu_in_a_block_that_sleeps():
     assert usage.wall >= BLOCK, f'the block slept {BLOCK} s but measured {usage.wall:.3f} s'
     assert_at_most(
         usage.cores, IDLE_CORES, what='cores used while sleeping', meaning='sleeping costs no CPU'
+    )
+
+
+# What a slow reading of the other processes costs: more than the kernel's 10 ms tick, so that
+# a block that counted it would read at least one tick of CPU more than it used.
+SLOW_READING = 0.03
+
+
+@pytest.mark.cpu(cores=1)
+def test_measure_leaves_its_own_reading_out_of_the_blocks_cpu(monkeypatch):
+    """Reading the other processes' counters takes time (one file of /proc each on Linux, and on
+    free-threaded 3.13 a slow close of each), so the tool reads this process's CPU last on entering
+    and first on leaving: an empty block costs nothing, however slow the reading."""
+    reading = measure._child_times
+
+    def slow_reading() -> dict[int, float]:
+        units.busy(SLOW_READING)
+        return reading()
+
+    monkeypatch.setattr(measure, '_child_times', slow_reading)
+    with Usage() as usage:
+        pass
+    assert_at_most(
+        usage.cpu,
+        0.015,
+        what='CPU seconds of an empty block measured with a reading that took '
+        f'{1000 * SLOW_READING:.0f} ms of CPU on each side (the 10 ms tick either way)',
+        meaning="the tool counted its own reading as the block's CPU",
     )
 
 
