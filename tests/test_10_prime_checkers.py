@@ -493,7 +493,7 @@ def test_a_checker_abandoned_after_its_first_result_stops_its_workers(model, man
         bound = (held + 1) * a.check + a.stopping
         everything = ABANDONED_COUNT * a.check / 2
         # The check was timed once, and this machine's speed can change by half between two
-        # checks (measured here on 3.13t: 28 and 45 ms for the same number): a close() that took
+        # checks (measured here on 3.13t: 28 and 45 ms for the same work): a close() that took
         # longer than the bound but is still nearer to it than to finishing everything shows
         # neither (in a run of 3.13t under -n auto, the pool's 101 ms against 95 ms, of 299).
         holds: bool | None = not a.left and a.closing <= bound
