@@ -496,16 +496,21 @@ def test_a_checker_abandoned_after_its_first_result_stops_its_workers(model, man
         # checks (measured here on 3.13t: 28 and 45 ms for the same work): a close() that took
         # longer than the bound but is still nearer to it than to finishing everything shows
         # neither (in a run of 3.13t under -n auto, the pool's 101 ms against 95 ms, of 299).
-        holds: bool | None = not a.left and a.closing <= bound
-        if not a.left and bound < a.closing < (bound + everything) / 2:
-            holds = None
+        halfway = (bound + everything) / 2
+        holds: bool | None
+        if a.left:
+            holds = False
+        elif a.closing <= bound:
+            holds = True
+        else:
+            holds = None if a.closing < halfway else False
         return Verdict(
             holds,
             measured=f'close() took {1000 * a.closing:.0f} ms; still running: {a.left or "none"}',
             expected=f'no worker left, within {1000 * bound:.0f} ms ({why}, and '
             f'{1000 * a.stopping:.0f} ms to stop them); finishing all '
             f'{ABANDONED_COUNT} numbers on 2 workers would take about {1000 * everything:.0f} ms '
-            f'(a close() nearer that than the bound, over {500 * (bound + everything):.0f} ms, '
+            f'(a close() nearer that than the bound, over {1000 * halfway:.0f} ms, '
             'did not stop them)',
             meaning='a checker that is closed must stop its workers, not run them to the end',
         )
