@@ -288,13 +288,18 @@ def test_k_single_threaded_workers_check_numbers_about_k_times_faster_on_k_free_
         # Workers that kept the cores busy together yet did not finish sooner did less work per
         # CPU-second (hardware threads sharing a core; seen on 3.13t, 1.14x on 1.65 cores): the
         # run shows nothing either way.
-        busy_but_short = (
-            len(workers) == len(threads) == k and not holds and against.run.cores >= 0.8 * k
-        )
+        short = len(workers) == len(threads) == k and not holds
+        busy_but_short = short and against.run.cores >= 0.8 * k
+        # The one worker's two runs differ by how much the machine's speed moved in this trial: a
+        # shortfall that the slower of them makes up shows nothing (seen under -n auto: 1.26x
+        # against the faster run, 0.16 s, and 1.57x against the slower, 0.20 s).
+        slower = max(against.before.wall, against.after.wall) / against.run.wall
+        within_spread = short and slower >= SHARE_OF_MODEL * model
         return Verdict(
-            holds if consistent and not busy_but_short else None,
-            f'{k} workers were {against.speedup:.2f}x faster, using {against.run.cores:.2f} '
-            f'cores; {len(workers)} of {k} workers checked numbers, in {len(threads)} threads',
+            holds if consistent and not busy_but_short and not within_spread else None,
+            f'{k} workers were {against.speedup:.2f}x faster ({slower:.2f}x against the slower '
+            f'run of one worker), using {against.run.cores:.2f} cores; {len(workers)} of {k} '
+            f'workers checked numbers, in {len(threads)} threads',
             f'at least {SHARE_OF_MODEL * model:.2f}x: {SHARE_OF_MODEL} of {model:.2f}x, modelled '
             f"from one worker's checks and round trips shared by {k} workers of one thread",
             against.compared_with(),
