@@ -34,8 +34,13 @@ from concur.timeouts import LEAK_GRACE
 pytest_plugins = ['concur.testing.plugin', 'pytester']
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f'concur: {machine.describe()}'
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    seconds = primes.seconds_to_check(primes.BOOK_PRIME)
+    return [
+        f'concur: {machine.describe()}',
+        f"concur: is_prime takes about {seconds:.2f} s on the notes' prime "
+        f'{primes.BOOK_PRIME} here (a smaller prime timed, then scaled)',
+    ]
 
 
 # Under pytest-xdist, the folder of the run's core locks: made by the controller when it starts

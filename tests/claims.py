@@ -341,6 +341,12 @@ ONE_CORE_AT_MOST = 1.1
 # A run cannot be faster than the cores it used: a speedup above this many times those cores
 # means its baseline was slowed by something else, and the run shows nothing.
 CORES_EXPLAIN_SPEEDUP = 1.1
+# Why such a trial shows nothing, in the words of a skip.
+SLOWED_BASELINE = 'a speedup above the cores the run used, which only a slowed baseline gives'
+CORES_SLOWED = (
+    'the units kept the cores busy together yet fell short of the speedup: the cores slowed '
+    'each other'
+)
 
 
 def chart(

@@ -1,7 +1,7 @@
 """Stopping an execution unit: who can stop whom, and how soon.
 
-A thread cannot be stopped from outside: it can only be asked, and it stops when it looks at the
-request. A process can be ended by the operating system, in the middle of whatever it does. A task
+``threading`` has no way to stop a thread from outside: it can only be asked, and it stops when
+it looks at the request. A process can be ended by the operating system, in the middle of whatever it does. A task
 is asked too, with ``cancel()``, and the request lands at its next ``await``. The worker here does
 its work in steps of a fixed length and notes when each step ended, so that a stop shows how far
 the worker got: "stopped" is a worker with steps left undone, "finished" one that did them all.
@@ -96,8 +96,8 @@ def hand_off() -> float:
 
 @pytest.mark.cpu(cores=1)
 def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
-    """Python has no way to kill a thread; a worker that looks at an Event before each step of
-    its loop notices the request at the end of the step it is in, and returns."""
+    """``threading`` offers no way to stop a thread; a worker that looks at an Event before each
+    step of its loop notices the request at the end of the step it is in, and returns."""
     first = stop_a_thread(MANY_STEPS, checks=True)
     exact(
         Verdict(
@@ -136,7 +136,9 @@ def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
 
 def test_a_thread_that_never_checks_runs_its_work_to_the_end_whatever_is_set(report):
     """Setting an Event is only a request: a worker that never looks at it does every step of its
-    work, and nothing else in Python can end a thread."""
+    work. Nor can anything else end it for sure: C code may raise an exception in a thread
+    (``PyThreadState_SetAsyncExc``), but the thread sees it only when it next runs Python code, not
+    while blocked in C, and it may catch it and go on."""
     stopped = stop_a_thread(STEPS, checks=False)
     exact(
         Verdict(

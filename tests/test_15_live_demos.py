@@ -14,6 +14,9 @@ from concur.__main__ import main
 from concur.testing.framelog import count_frames
 from concur.testing.workload import ns
 
+# Not a claim of the chapter: run with `pytest -m selfcheck` (pytest.ini).
+pytestmark = pytest.mark.selfcheck
+
 
 def test_help_lists_the_demos():
     """--help is where a learner starts: it names each demo."""

@@ -27,6 +27,9 @@ from concur import (
 from concur.__main__ import main
 from concur.primes import is_prime
 
+# Not a claim of the chapter: run with `pytest -m selfcheck` (pytest.ini).
+pytestmark = pytest.mark.selfcheck
+
 
 @pytest.mark.parametrize(
     'args',

@@ -19,6 +19,9 @@ from concur.testing.records import SECTIONS, Record, Row, Span, Timeline, Worker
 
 pytest_plugins = ['pytester']
 
+# Not a claim of the chapter: run with `pytest -m selfcheck` (pytest.ini).
+pytestmark = pytest.mark.selfcheck
+
 GIL = "the GIL's three questions"
 LONG = 'figures ' * 30  # a cell far wider than a column can be
 

@@ -52,6 +52,9 @@ CONTRADICTIONS_TO_FAIL = 2
 # cores wobbles by a few hundredths each (measured here: 20 readings on an idle 2-core machine,
 # 1.86 to 1.99 free, median 1.95).
 QUIET_SHARE = 0.8
+# Below this many cores taken by other programs no claim's verdict can turn on the passive
+# reading (a machine is quiet while QUIET_SHARE of each core is free), so it is not said.
+NOTICED = 1 - QUIET_SHARE
 # The control's piece of work per process: long against starting a process and against the
 # scheduler's time slices (a few ms), short for a test.
 CONTROL_SECONDS = 0.04
@@ -77,13 +80,18 @@ class Machine:
         need = QUIET_SHARE * min(cores, self.usable)
         return (self.free >= need or not active) and self.usable - self.others >= need
 
-    def words(self) -> str:
-        taken = f'other programs took {self.others:.2f} cores'
-        if self.suite >= 0.05:
-            taken += f" ({self.suite:.2f} of them the suite's other workers)"
-        if math.isnan(self.free):
-            return taken
-        return f'{taken}; the control found {self.free:.2f} of {self.usable} cores free'
+    def words(self, always: bool = False) -> str:
+        """The readings in words: the passive one where other programs took NOTICED cores or
+        more (or ``always``), the active one where it was taken."""
+        said = []
+        if always or self.others >= NOTICED:
+            taken = f'other programs took {self.others:.2f} cores'
+            if self.suite >= 0.05:
+                taken += f" ({self.suite:.2f} of them the suite's other workers)"
+            said.append(taken)
+        if not math.isnan(self.free):
+            said.append(f'the control found {self.free:.2f} of {self.usable} cores free')
+        return '; '.join(said)
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,7 @@ class Verdict:
     expected: str  # the bound the claim sets, with its reason
     compared_with: str = ''  # the baseline the figures were compared with
     meaning: str = ''  # what a contradiction means, for the failure message
+    unclear: str = ''  # with holds None: which figures disagreed, so that the trial shows nothing
 
 
 def judge(
@@ -147,20 +156,43 @@ def judge(
                 pytest.fail(
                     f'expected {said.expected}, measured {said.measured}'
                     f'{_compared(said)}: {said.meaning} '
-                    f'({contradictions} trials agreed on a quiet machine: {reading.words()})',
+                    f'({contradictions} trials agreed on a quiet machine: '
+                    f'{reading.words(always=True)})',
                     pytrace=False,
                 )
     said, reading = tried[-1]
     _record(report, section, claim, variant, 'skipped', said, reading)
     report_pictures(report, pictures(value))
+    decided = [_undecided(s, r, cores, pass_needs_quiet, reads_cpu_time) for s, r in tried]
     pytest.skip(
-        f'this machine could not show that {claim} just now: it needs {cores:g} free '
-        f'{machine.cores_word(cores)}. '
+        f'this machine could not show that {claim} just now, in {len(tried)} trials. '
         + '; '.join(
-            f'trial {i}: {s.measured} (expected {s.expected}{_compared(s)}), {r.words()}'
-            for i, (s, r) in enumerate(tried, 1)
+            f'trial {i}: {why}. It measured {s.measured} (expected {s.expected}{_compared(s)})'
+            for i, (why, (s, r)) in enumerate(zip(decided, tried, strict=True), 1)
         )
     )
+
+
+def _undecided(
+    said: Verdict, reading: Machine, cores: float, pass_needs_quiet: bool, reads_cpu_time: bool
+) -> str:
+    """Why a trial neither passed nor failed the claim, in words."""
+    need = QUIET_SHARE * min(cores, reading.usable)
+    seen = reading.words(always=True)
+    busy = f'it needs {need:.2f} of {cores:g} {machine.cores_word(cores)} free, and {seen}'
+    if said.holds is None:
+        return f'its figures showed nothing either way: {said.unclear or "they disagreed"}'
+    if said.holds:
+        return (
+            'its figures agreed, but a claim that units gain nothing from running at once passes '
+            f'only where the cores were free for them to gain: {busy}'
+        )
+    if reading.quiet(cores, active=not reads_cpu_time):
+        return (
+            f'its figures contradicted the claim on a quiet machine ({seen}), '
+            f'but a fail needs {CONTRADICTIONS_TO_FAIL} such trials'
+        )
+    return f'its figures contradicted the claim, but the machine was busy: {busy}'
 
 
 def report_pictures(report: Recorder, pictures: Iterable[Record]) -> None:
@@ -196,7 +228,9 @@ def _record(
     said: Verdict,
     reading: Machine,
 ) -> None:
-    compared = '; '.join(part for part in (said.compared_with, reading.words()) if part)
+    compared = '; '.join(
+        part for part in (said.compared_with, reading.words(always=status != 'passed')) if part
+    )
     report.add(Row(section, claim, variant, status, said.measured, said.expected, compared))
 
 
