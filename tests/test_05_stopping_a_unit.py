@@ -1,10 +1,11 @@
 """Stopping an execution unit: who can stop whom, and how soon.
 
 ``threading`` has no way to stop a thread from outside: it can only be asked, and it stops when
-it looks at the request. A process can be ended by the operating system, in the middle of whatever it does. A task
-is asked too, with ``cancel()``, and the request lands at its next ``await``. The worker here does
-its work in steps of a fixed length and notes when each step ended, so that a stop shows how far
-the worker got: "stopped" is a worker with steps left undone, "finished" one that did them all.
+it looks at the request. A process can be ended by the operating system, in the middle of
+whatever it does. A task is asked too, with ``cancel()``, and the request lands at its next
+``await``. The worker here does its work in steps of a fixed length and notes when each step
+ended, so that a stop shows how far the worker got: "stopped" is a worker with steps left undone,
+"finished" one that did them all.
 """
 
 from __future__ import annotations
