@@ -28,7 +28,8 @@ from concur.timeouts import JOIN_TIMEOUT
 
 NUMBERS: tuple[int, ...] = tuple(number.n for number in PRIME_FIXTURE)
 
-# Subinterpreters, each with its own GIL, run one process's threads in parallel (CPython 3.14+).
+# Subinterpreters, each with its own GIL (since 3.12, PEP 684), run one process's threads in
+# parallel; CPython 3.14 gives them to Python code (InterpreterPoolExecutor).
 HAS_INTERPRETERS = hasattr(concurrent.futures, 'InterpreterPoolExecutor')
 
 

@@ -98,17 +98,21 @@ def assert_reported_once_each(
 ) -> None:
     """Fail unless each of ``numbers`` was reported once, with its known verdict."""
     __tracebackhide__ = True
+    wrong = misreported(results, numbers)
+    assert not wrong, f'expected each of the {len(numbers)} numbers reported once: {wrong}'
+
+
+def misreported(results: list[checkers.PrimeResult], numbers: tuple[Number, ...]) -> str:
+    """What a checker's ``results`` got wrong about ``numbers``, in words; '' if nothing."""
     times = collections.Counter(result.n for result in results)
     missing = [n for n in ns(numbers) if not times[n]]
     repeated = [n for n, count in times.items() if count > 1]
     strangers = [n for n in times if n not in ns(numbers)]
-    assert not (missing or repeated or strangers), (
-        f'expected each of the {len(numbers)} numbers reported once; missing {missing}, '
-        f'reported more than once {repeated}, never asked for {strangers}'
-    )
+    if missing or repeated or strangers:
+        return f'missing {missing}, reported more than once {repeated}, never asked for {strangers}'
     verdicts = dict(numbers)
     wrong = [result.n for result in results if result.prime != verdicts[result.n]]
-    assert not wrong, f'wrong verdict for {wrong}'
+    return f'wrong verdict for {wrong}' if wrong else ''
 
 
 def checks_span(results: Sequence[checkers.PrimeResult]) -> float:

@@ -28,9 +28,10 @@ from claims import WAKE_LATE, finish, run_together
 from concur import spinner, spinner_async
 from concur.protocols import Queue
 from concur.testing import units
-from concur.testing.evidence import Machine, Verdict, judge
+from concur.testing.evidence import Machine, Verdict, exact, judge
 from concur.timeouts import JOIN_TIMEOUT
 
+SECTION = 'execution units'
 # Handing items over, a unit blocks when its queue holds this many: the units take turns.
 QUEUE_SIZE = 10
 ITEMS = list(range(100))
@@ -159,16 +160,24 @@ def count_with_threads(
 THREADS = 4
 
 
-def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_a_lock():
+def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_a_lock(report):
     """Between one thread's read and its write, another thread may read the same old value; here
     a barrier makes every thread read before any writes, so all but one update are lost."""
     everyone_has_read = threading.Barrier(THREADS)
     total = count_with_threads(
         THREADS, contextlib.nullcontext(), functools.partial(everyone_has_read.wait, JOIN_TIMEOUT)
     )
-    assert total == 1, (
-        f'expected the counter at 1 after {THREADS} unguarded increments, found {total}: '
-        f'each thread wrote back the 0 it read, so {THREADS - 1} updates should be lost'
+    exact(
+        Verdict(
+            total == 1,
+            measured=f'the counter at {total} after {THREADS} increments without a lock',
+            expected='1: each thread read 0 before any wrote, and wrote back 0 + 1',
+            meaning=f'each thread wrote back the 0 it read, so {THREADS - 1} updates should be '
+            'lost',
+        ),
+        report=report,
+        section=SECTION,
+        claim='threads lose updates to a shared counter without a lock',
     )
 
 
@@ -176,13 +185,21 @@ def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_
 YIELD = 0.01
 
 
-def test_threads_lose_no_update_when_a_lock_guards_the_read_and_the_write():
+def test_threads_lose_no_update_when_a_lock_guards_the_read_and_the_write(report):
     """A thread holding the lock may give the CPU away between read and write (here it sleeps),
     yet no other thread can read until it has written and released the lock."""
     total = count_with_threads(THREADS, threading.Lock(), functools.partial(time.sleep, YIELD))
-    assert total == THREADS, (
-        f'expected the counter at {THREADS} after {THREADS} locked increments, found {total}: '
-        f'the lock should let one thread at a time between read and write'
+    exact(
+        Verdict(
+            total == THREADS,
+            measured=f'the counter at {total} after {THREADS} increments under a lock, each '
+            f'thread sleeping {1000 * YIELD:g} ms between its read and its write',
+            expected=f'{THREADS}: one thread at a time between read and write',
+            meaning='the lock should let one thread at a time between read and write',
+        ),
+        report=report,
+        section=SECTION,
+        claim='threads lose no update when a lock guards the read and the write',
     )
 
 
@@ -196,25 +213,40 @@ async def add_one_async(counter: list[int], await_inside: bool) -> None:
 COROUTINES = 100
 
 
-async def test_coroutines_lose_no_update_when_no_await_is_inside_the_critical_section():
+async def test_coroutines_lose_no_update_when_no_await_is_inside_the_critical_section(report):
     """A coroutine only gives way at an ``await``: a read and a write with no ``await`` between
     them run as one step, so no other coroutine can come in between. No lock needed."""
     counter = [0]
     await asyncio.gather(*(add_one_async(counter, await_inside=False) for _ in range(COROUTINES)))
-    assert counter[0] == COROUTINES, (
-        f'expected {COROUTINES} after {COROUTINES} increments, found {counter[0]}: '
-        f'without an await between read and write, no other coroutine can run in between'
+    exact(
+        Verdict(
+            counter[0] == COROUTINES,
+            measured=f'the counter at {counter[0]} after {COROUTINES} increments',
+            expected=f'{COROUTINES}: no await between read and write',
+            meaning='without an await between read and write, no other coroutine can run in '
+            'between',
+        ),
+        report=report,
+        section=SECTION,
+        claim='coroutines lose no update without an await between read and write',
     )
 
 
-async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_section():
+async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_section(report):
     """The control: with an ``await`` between read and write, the event loop runs every other
     ready coroutine there, and each reads the same old value."""
     counter = [0]
     await asyncio.gather(*(add_one_async(counter, await_inside=True) for _ in range(COROUTINES)))
-    assert counter[0] == 1, (
-        f'expected 1 (every coroutine read 0 before any wrote), found {counter[0]}: '
-        f'an await inside a read-modify-write lets the other coroutines in'
+    exact(
+        Verdict(
+            counter[0] == 1,
+            measured=f'the counter at {counter[0]} after {COROUTINES} increments',
+            expected='1: every coroutine read 0 at its await, before any wrote',
+            meaning='an await inside a read-modify-write lets the other coroutines in',
+        ),
+        report=report,
+        section=SECTION,
+        claim='coroutines lose updates with an await between read and write',
     )
 
 

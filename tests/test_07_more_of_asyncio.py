@@ -13,11 +13,10 @@ import functools
 import platform
 import sys
 
-import pytest
 from claims import Stopwatch
 
 from concur import spinner, spinner_async
-from concur.testing.evidence import Verdict, exact
+from concur.testing.evidence import Verdict, exact, skip
 from concur.testing.framelog import FrameLog
 
 COROUTINES = 100
@@ -67,17 +66,22 @@ async def supervise_eagerly(span: Stopwatch, log: FrameLog) -> int:
     return await spinner_async.supervisor(work, interval=INTERVAL, out=log)
 
 
-@pytest.mark.skipif(
-    sys.version_info < (3, 12),
-    reason=f'asyncio.eager_task_factory is new in Python 3.12; this is Python '
-    f'{platform.python_version()}, where every task waits for the loop before its first step',
-)
 def test_an_eager_spinner_task_shows_exactly_one_frame_before_a_blocking_coroutine_then_none(
     report,
 ):
     """With the eager task factory, ``create_task(spin(...))`` runs the spinner up to its first
     ``await`` at once: one frame. Then the supervisor's work calls time.sleep() and the loop,
     blocked, never runs the spinner again until it is cancelled."""
+    claim = 'an eager spinner task shows one frame, then none while the loop is blocked'
+    if sys.version_info < (3, 12):
+        skip(
+            f'asyncio.eager_task_factory is new in Python 3.12; this is Python '
+            f'{platform.python_version()}, where every task waits for the loop before its first '
+            'step',
+            report=report,
+            section='the event loop',
+            claim=claim,
+        )
     span, log = Stopwatch(), FrameLog()
     answer = asyncio.run(supervise_eagerly(span, log))
     assert answer == spinner.ANSWER, f'expected the answer 42, got {answer!r}'
@@ -95,5 +99,5 @@ def test_an_eager_spinner_task_shows_exactly_one_frame_before_a_blocking_corouti
         ),
         report=report,
         section='the event loop',
-        claim='an eager spinner task shows one frame, then none while the loop is blocked',
+        claim=claim,
     )

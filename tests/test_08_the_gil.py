@@ -205,9 +205,12 @@ def frames_beside_a_busy_thread() -> list[Written]:
 
 @pytest.mark.cpu
 @pytest.mark.parametrize(
-    'switch_interval', [0.005, 0.05], ids=['switch 5ms', 'switch 50ms'], indirect=True
+    'switch_interval',
+    [0.005, 0.05],
+    ids=[f'switch {ms}ms, {machine.build()}' for ms in (5, 50)],
+    indirect=True,
 )
-def test_thread_spinner_frame_gap_is_interval_plus_switch_interval_beside_a_busy_thread(
+def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_only_under_the_gil(
     switch_interval, report
 ):
     """The spinner's wait ends after one interval; then it waits for the GIL, which the busy

@@ -55,7 +55,7 @@ def parallel_bound() -> str:
     return f'at most {1 / (PARALLEL_SHARE * K):.2f} of it ({PARALLEL_SHARE} x {K}-fold faster)'
 
 
-# ---- R1: C code that releases the GIL runs in parallel in threads ------------------------------
+# ---- C code that releases the GIL runs in parallel in threads ------------------------------------
 
 
 class Race(NamedTuple):
@@ -204,7 +204,7 @@ def test_threads_in_hashlib_or_zlib_run_in_parallel_but_under_the_gil_one_runs_p
     )
 
 
-# ---- R2: a blocking read releases the GIL -----------------------------------------------------
+# ---- a blocking read releases the GIL ------------------------------------------------------------
 
 READERS = 4  # half of them on pipes, half on sockets
 
@@ -288,7 +288,7 @@ class Blocked(NamedTuple):
 
 
 @pytest.mark.cpu
-def test_threads_blocked_reading_a_pipe_or_socket_leave_a_busy_thread_its_full_speed(
+def test_threads_blocked_reading_a_pipe_or_socket_leave_the_gil_to_a_busy_thread_until_data_comes(
     share_prime, report
 ):
     """A thread that blocks in a read lets go of the GIL until its data comes, so it costs the
@@ -375,7 +375,7 @@ def test_threads_blocked_reading_a_pipe_or_socket_leave_a_busy_thread_its_full_s
     )
 
 
-# ---- R3: to_thread frees the event loop, not the CPU ------------------------------------------
+# ---- to_thread frees the event loop, not the CPU -------------------------------------------------
 
 PAIR = 2  # the claim's two calls
 # One call's work: longer than the other claims' shares, since each call crosses a pipe to a pool
@@ -425,7 +425,7 @@ async def offloads(n: int, pool: ProcessPoolExecutor) -> Offloaded:
 
 
 @pytest.mark.cpu
-def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_both(
+def test_to_thread_frees_the_loop_but_the_cpu_only_without_the_gil_where_a_process_pool_frees_both(
     default_start_method, call_prime, report
 ):
     """asyncio.to_thread runs a call in another thread, so the loop goes on, but that thread needs
@@ -519,6 +519,11 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
             'Python code in parallel means the GIL was off; two pool calls no faster than in a '
             'row means the pool ran them in one process, or in threads; calls one after '
             'another mean the loop ran them itself',
+            unclear='both to_thread calls ran in one thread, one after the other'
+            if not threads_apart
+            else CORES_SLOWED
+            if short and busy
+            else SLOWED_BASELINE,
         )
 
     def charts(run: Offloaded) -> list[WorkerChart]:

@@ -97,7 +97,9 @@ def check_primes_in(make_unit: Callable[..., Unit], n: int) -> Usage:
 
 
 @pytest.mark.cpu
-def test_threads_doing_cpu_bound_work_use_one_core_at_most_under_the_gil(calibrated_prime, report):
+def test_threads_doing_cpu_bound_work_use_one_core_at_most_only_under_the_gil(
+    calibrated_prime, report
+):
     """Only the thread holding the GIL runs Python code; the others wait for it, so k busy
     threads share one core. A free-threaded build without the GIL runs them on several cores."""
     gil = machine.gil_enabled()

@@ -128,10 +128,14 @@ def judge(
     """
     __tracebackhide__ = True
     if pass_needs_quiet and machine.usable_cores() < 2:
-        pytest.skip(
+        skip(
             f'this machine cannot show that {claim}: it gives this process one usable core, and '
             'units that gain nothing from running at once prove it only where a second core '
-            'was there for them to gain'
+            'was there for them to gain',
+            report=report,
+            section=section,
+            claim=claim,
+            variant=variant,
         )
     tried: list[tuple[Verdict, Machine]] = []
     contradictions = 0
@@ -193,6 +197,14 @@ def _undecided(
             f'but a fail needs {CONTRADICTIONS_TO_FAIL} such trials'
         )
     return f'its figures contradicted the claim, but the machine was busy: {busy}'
+
+
+def skip(why: str, *, report: Recorder, section: str, claim: str, variant: str = '') -> None:
+    """Skip a claim that this run cannot measure at all, leaving its row: ``why`` says the
+    condition that decided it."""
+    __tracebackhide__ = True
+    report.add(Row(section, claim, variant, 'skipped', f'not measured: {why}', '', ''))
+    pytest.skip(why)
 
 
 def report_pictures(report: Recorder, pictures: Iterable[Record]) -> None:
