@@ -117,7 +117,7 @@ def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
 def test_thread_spinner_still_spins_while_the_main_thread_runs_is_prime(calibrated_prime, report):
     """Question 2. The threads share one GIL, but a thread that has waited one switch interval
     for it asks the holder to drop it, and CPython makes the holder obey: the spinner still gets
-    its turns, each up to a switch interval late."""
+    its turns, each about a switch interval late."""
     switch = 1000 * sys.getswitchinterval()
     run = judge_spinning(
         report,
@@ -214,7 +214,10 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
     switch_interval, report
 ):
     """The spinner's wait ends after one interval; then it waits for the GIL, which the busy
-    thread only drops when asked, and the asking comes one switch interval later."""
+    thread only drops when asked, and the asking comes one switch interval later. Writing the
+    frame lets go of the GIL too, but the write is over before the busy thread wakes to take it.
+    Without the GIL (a free-threaded build) nothing holds the spinner up: the gap is the
+    interval."""
     expected = GAP_INTERVAL + switch_delay()
     # Never earlier than the two waits; later by at most one wake-up's lateness for each.
     low, high = expected, expected + 2 * WAKE_LATE
@@ -285,8 +288,8 @@ def test_coroutine_spinner_spins_when_is_prime_naps(calibrated_prime, report):
 def test_coroutine_spinner_spins_when_is_prime_runs_in_a_thread_or_a_process(
     fix, calibrated_prime, report
 ):
-    """asyncio.to_thread and run_in_executor leave the loop's thread free; beside a thread the
-    loop's thread still waits up to a switch interval for the GIL before each frame."""
+    """asyncio.to_thread and run_in_executor leave the loop's thread free; beside a busy thread
+    the loop's thread still waits about a switch interval for the GIL before each frame."""
     offload = in_a_thread if fix == 'to_thread' else in_a_process
     beside_a_thread = fix == 'to_thread'
     judge_spinning(

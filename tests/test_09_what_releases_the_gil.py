@@ -292,7 +292,9 @@ def test_threads_blocked_reading_a_pipe_or_socket_leave_the_gil_to_a_busy_thread
     share_prime, report
 ):
     """A thread that blocks in a read lets go of the GIL until its data comes, so it costs the
-    busy thread nothing; when the data comes, every reader wakes at once."""
+    busy thread only the moments it takes the GIL to begin its read: the busy thread's share
+    takes no longer than alone, give or take how much two runs alone differ. When the data
+    comes, every reader wakes at once."""
 
     def trial() -> Blocked:
         first = clocked.clocked(is_prime, share_prime)
@@ -429,7 +431,8 @@ def test_to_thread_frees_the_loop_but_the_cpu_only_without_the_gil_where_a_proce
     default_start_method, call_prime, report
 ):
     """asyncio.to_thread runs a call in another thread, so the loop goes on, but that thread needs
-    the GIL for is_prime: two such calls take turns. A process pool runs each in its own process."""
+    the GIL for is_prime: two such calls take turns (without the GIL, on a free-threaded build,
+    they run in parallel). A process pool runs each in its own process."""
     needs_cores(2)
     free = not machine.gil_enabled()  # a free-threaded build running without the GIL
     pool = ProcessPoolExecutor(PAIR, mp_context=multiprocessing.get_context(default_start_method))
