@@ -214,10 +214,10 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
     switch_interval, report
 ):
     """The spinner's wait ends after one interval; then it waits for the GIL, which the busy
-    thread only drops when asked, and the asking comes one switch interval later. Writing the
-    frame lets go of the GIL too, but the write is over before the busy thread wakes to take it.
-    Without the GIL (a free-threaded build) nothing holds the spinner up: the gap is the
-    interval."""
+    thread only drops when asked, and the asking comes one switch interval later. (The frames go
+    to memory here; a write to a terminal lets go of the GIL, and the spinner waits for it again,
+    so a live spinner's frames come up to two switch intervals late.) Without the GIL (a
+    free-threaded build) nothing holds the spinner up: the gap is the interval."""
     expected = GAP_INTERVAL + switch_delay()
     # Never earlier than the two waits; later by at most one wake-up's lateness for each.
     low, high = expected, expected + 2 * WAKE_LATE
