@@ -171,7 +171,7 @@ def judge(
     pytest.skip(
         f'this machine could not show that {claim} just now, in {len(tried)} trials. '
         + '; '.join(
-            f'trial {i}: {why}. It measured {s.measured} (expected {s.expected}{_compared(s)})'
+            f'trial {i}: {s.measured} (expected {s.expected}{_compared(s)}): {why}'
             for i, (why, (s, r)) in enumerate(zip(decided, tried, strict=True), 1)
         )
     )
@@ -185,18 +185,18 @@ def _undecided(
     seen = reading.words(always=True)
     busy = f'it needs {need:.2f} of {cores:g} {machine.cores_word(cores)} free, and {seen}'
     if said.holds is None:
-        return f'its figures showed nothing either way: {said.unclear or "they disagreed"}'
+        return f'this shows nothing either way, {said.unclear or "its figures disagree"}'
     if said.holds:
         return (
-            'its figures agreed, but a claim that units gain nothing from running at once passes '
-            f'only where the cores were free for them to gain: {busy}'
+            'this agrees, but a claim that units gain nothing from running at once passes only '
+            f'where the cores were free for them to gain: {busy}'
         )
     if reading.quiet(cores, active=not reads_cpu_time):
         return (
-            f'its figures contradicted the claim on a quiet machine ({seen}), '
+            f'this contradicts the claim on a quiet machine ({seen}), '
             f'but a fail needs {CONTRADICTIONS_TO_FAIL} such trials'
         )
-    return f'its figures contradicted the claim, but the machine was busy: {busy}'
+    return f'this contradicts the claim, but the machine was busy: {busy}'
 
 
 def skip(why: str, *, report: Recorder, section: str, claim: str, variant: str = '') -> None:
