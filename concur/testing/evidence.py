@@ -52,9 +52,6 @@ CONTRADICTIONS_TO_FAIL = 2
 # cores wobbles by a few hundredths each (measured here: 20 readings on an idle 2-core machine,
 # 1.86 to 1.99 free, median 1.95).
 QUIET_SHARE = 0.8
-# Below this many cores taken by other programs no claim's verdict can turn on the passive
-# reading (a machine is quiet while QUIET_SHARE of each core is free), so it is not said.
-NOTICED = 1 - QUIET_SHARE
 # The control's piece of work per process: long against starting a process and against the
 # scheduler's time slices (a few ms), short for a test.
 CONTROL_SECONDS = 0.04
@@ -80,18 +77,13 @@ class Machine:
         need = QUIET_SHARE * min(cores, self.usable)
         return (self.free >= need or not active) and self.usable - self.others >= need
 
-    def words(self, always: bool = False) -> str:
-        """The readings in words: the passive one where other programs took NOTICED cores or
-        more (or ``always``), the active one where it was taken."""
-        said = []
-        if always or self.others >= NOTICED:
-            taken = f'other programs took {self.others:.2f} cores'
-            if self.suite >= 0.05:
-                taken += f" ({self.suite:.2f} of them the suite's other workers)"
-            said.append(taken)
-        if not math.isnan(self.free):
-            said.append(f'the control found {self.free:.2f} of {self.usable} cores free')
-        return '; '.join(said)
+    def words(self) -> str:
+        taken = f'other programs took {self.others:.2f} cores'
+        if self.suite >= 0.05:
+            taken += f" ({self.suite:.2f} of them the suite's other workers)"
+        if math.isnan(self.free):
+            return taken
+        return f'{taken}; the control found {self.free:.2f} of {self.usable} cores free'
 
 
 @dataclass(frozen=True)
@@ -145,7 +137,9 @@ def judge(
         reading = Machine(machine.usable_cores(), usage.others / usage.wall, _suite_cores(usage))
         said = verdict(value, reading)
         if said.holds and (not pass_needs_quiet or reads_cpu_time and reading.quiet(cores, False)):
-            return _passed(report, section, claim, variant, said, reading, value, pictures)
+            # The machine's readings decided nothing unless the pass needed a quiet machine.
+            shown = reading if pass_needs_quiet else None
+            return _passed(report, section, claim, variant, said, shown, value, pictures)
         reading = Machine(reading.usable, reading.others, reading.suite, free_cores())
         said = verdict(value, reading)
         tried.append((said, reading))
@@ -161,7 +155,7 @@ def judge(
                     f'expected {said.expected}, measured {said.measured}'
                     f'{_compared(said)}: {said.meaning} '
                     f'({contradictions} trials agreed on a quiet machine: '
-                    f'{reading.words(always=True)})',
+                    f'{reading.words()})',
                     pytrace=False,
                 )
     said, reading = tried[-1]
@@ -182,7 +176,7 @@ def _undecided(
 ) -> str:
     """Why a trial neither passed nor failed the claim, in words."""
     need = QUIET_SHARE * min(cores, reading.usable)
-    seen = reading.words(always=True)
+    seen = reading.words()
     busy = f'it needs {need:.2f} of {cores:g} {machine.cores_word(cores)} free, and {seen}'
     if said.holds is None:
         return f'this shows nothing either way, {said.unclear or "its figures disagree"}'
@@ -218,7 +212,7 @@ def _passed(
     claim: str,
     variant: str,
     said: Verdict,
-    reading: Machine,
+    reading: Machine | None,
     value: T,
     pictures: Callable[[T], Iterable[Record]],
 ) -> T:
@@ -238,11 +232,11 @@ def _record(
     variant: str,
     status: str,
     said: Verdict,
-    reading: Machine,
+    reading: Machine | None,
 ) -> None:
-    compared = '; '.join(
-        part for part in (said.compared_with, reading.words(always=status != 'passed')) if part
-    )
+    """Record a verdict's row; ``reading``: the machine's readings, where they decided it."""
+    machine_words = reading.words() if reading is not None else ''
+    compared = '; '.join(part for part in (said.compared_with, machine_words) if part)
     report.add(Row(section, claim, variant, status, said.measured, said.expected, compared))
 
 
