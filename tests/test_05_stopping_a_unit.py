@@ -177,7 +177,7 @@ TERMINATED = -signal.SIGTERM
 @pytest.mark.cpu(cores=1)
 def test_a_busy_process_is_ended_from_outside_at_once_by_terminate(start_method, report):
     """The operating system ends the child wherever it is: it need not look at anything, unlike a
-    thread, which nothing can end from outside. It ends within the step it is in."""
+    thread, which ``threading`` cannot end from outside. It ends within the step it is in."""
     first, exitcode = stop_a_process(start_method)
     exact(
         Verdict(

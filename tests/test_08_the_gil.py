@@ -288,8 +288,9 @@ def test_coroutine_spinner_spins_when_is_prime_naps(calibrated_prime, report):
 def test_coroutine_spinner_spins_when_is_prime_runs_in_a_thread_or_a_process(
     fix, calibrated_prime, report
 ):
-    """asyncio.to_thread and run_in_executor leave the loop's thread free; beside a busy thread
-    the loop's thread still waits about a switch interval for the GIL before each frame."""
+    """asyncio.to_thread and run_in_executor with a process pool (the book's chapter 20) leave
+    the loop's thread free; beside a busy thread the loop's thread still waits about a switch
+    interval for the GIL before each frame."""
     offload = in_a_thread if fix == 'to_thread' else in_a_process
     beside_a_thread = fix == 'to_thread'
     judge_spinning(

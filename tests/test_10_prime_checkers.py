@@ -381,8 +381,8 @@ def test_counting_one_sentinel_per_worker_loses_no_result(start_method, fast):
 
 @pytest.mark.cpu
 def test_process_pool_executor_matches_the_hand_made_process_pool(work, report):
-    """ProcessPoolExecutor does what procs does by hand (worker processes, queues, a stop
-    signal), so it gives the same results at about the same speed."""
+    """ProcessPoolExecutor (the book's chapter 20) does what procs does by hand (worker
+    processes, queues, a stop signal), so it gives the same results at about the same speed."""
     cores = machine.usable_cores()
 
     def trial() -> dict[str, Checked]:

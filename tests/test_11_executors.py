@@ -1,10 +1,10 @@
 """Executors: ``concurrent.futures`` runs the book's prime checks in a pool of threads or processes.
 
-``Executor.map`` gives the results back in the order the jobs were submitted, whatever order they
-finish in, as the book's ``proc_pool.py`` shows; ``as_completed`` gives each future back as soon
-as it has finished. Here each job first waits for its turn, an Event that the test shares with the
-pool's workers (through a ``Manager`` for processes), so the order the jobs finish in is set by the
-test, not left to luck.
+From the book's next chapter, 20 (concurrent executors): ``Executor.map`` gives the results back in
+the order the jobs were submitted, whatever order they finish in, as the book's ``proc_pool.py``
+shows; ``as_completed`` gives each future back as soon as it has finished. Here each job first waits
+for its turn, an Event that the test shares with the pool's workers (through a ``Manager`` for
+processes), so the order the jobs finish in is set by the test, not left to luck.
 """
 
 from __future__ import annotations
