@@ -67,7 +67,8 @@ def _odd_divisor_in(n: int, start: int, stop: int) -> bool:
     return False
 
 
-# Odd divisors is_prime_nap tries between two naps: a few milliseconds of work on a laptop.
+# Odd divisors is_prime_nap tries between two naps: a few milliseconds of work (test_08 times a
+# chunk in the run, in its nap fix).
 NAP_EVERY = 50_000
 
 
