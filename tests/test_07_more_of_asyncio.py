@@ -19,6 +19,8 @@ from concur import spinner, spinner_async
 from concur.testing.evidence import Verdict, exact, skip
 from concur.testing.framelog import FrameLog
 
+SECTION = 'the event loop'
+
 COROUTINES = 100
 
 

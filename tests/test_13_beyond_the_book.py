@@ -14,6 +14,8 @@ import pytest
 
 from concur import machine
 
+SECTION = 'beyond the book'
+
 
 @pytest.mark.parametrize(
     'config_var, gil_on, build',
