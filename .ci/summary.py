@@ -48,6 +48,8 @@ def suite(status: str, found: dict[str, int] | None) -> tuple[str, bool]:
     if found is None:
         return f'FAILED: pytest never closed, exit status {status}', True
     words = ', '.join(f'{found.get(word, 0)} {word}' for word in SHOWN)
+    if found.get('deselected'):  # left out by a marker: the chapter's run, or the selfcheck run
+        words += f' ({found["deselected"]} deselected)'
     words += f' in {found["seconds"]} s'
     if status != '0' and not found['failed']:  # pytest failed some other way: say how
         words += f' (exit status {status})'
