@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
+import platform
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -93,7 +94,7 @@ def test_each_checker_reports_every_number_exactly_once_with_the_right_verdict(m
     if model not in checkers.CHECKERS:
         skip(
             f'{model} needs Python 3.14+ (concurrent.futures.InterpreterPoolExecutor); '
-            f'this is {machine.describe()}',
+            f'this is Python {platform.python_version()}',
             report=report,
             section=SECTION,
             claim=claim,
@@ -442,7 +443,7 @@ def test_subinterpreters_run_pure_python_work_on_several_cores_in_one_process(wo
     if not checkers.HAS_INTERPRETERS:
         skip(
             'needs concurrent.futures.InterpreterPoolExecutor (Python 3.14+); '
-            f'this is {machine.describe()}',
+            f'this is Python {platform.python_version()}',
             report=report,
             section='beyond the book',
             claim=claim,
