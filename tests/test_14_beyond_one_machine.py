@@ -373,7 +373,7 @@ def test_the_threads_of_a_dask_worker_check_numbers_one_at_a_time_only_under_the
         threads = len(against.run.units()) if one_worker else 0
         ratio = against.run.wall / against.one.wall
         measured = (
-            f'{k} threads of one worker took {ratio:.2f} of the time it took sent the numbers '
+            f'{k} threads of one worker took {ratio:.2f} of the time the worker took when sent '
             f'one task at a time ({against.run.wall:.2f} s), the worker process using '
             f'{worker_cores:.2f} cores; '
             f'{threads} of the {k} checked numbers'
