@@ -180,11 +180,13 @@ def _undecided(
     busy = f'it needs {need:.2f} of {cores:g} {machine.cores_word(cores)} free, and {seen}'
     if said.holds is None:
         return f'this shows nothing either way, {said.unclear or "its figures disagree"}'
-    if said.holds:
+    if said.holds and pass_needs_quiet:
         return (
             'this agrees, but a claim that units gain nothing from running at once passes only '
             f'where the cores were free for them to gain: {busy}'
         )
+    if said.holds:  # a verdict that reads the machine agreed only once the control had looked
+        return f'this agrees, but the machine was busy: {busy}'
     if reading.quiet(cores, active=not reads_cpu_time):
         return (
             f'this contradicts the claim on a quiet machine ({seen}), '
