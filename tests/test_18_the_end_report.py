@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import concur
-from concur.testing import pictures, report
+from concur.testing import evidence, pictures, report
 from concur.testing.records import SECTIONS, Record, Row, Span, Timeline, WorkerChart
 
 pytest_plugins = ['pytester']
@@ -317,3 +317,72 @@ def test_the_plugin_writes_the_three_questions_to_an_svg_file_when_asked(recordi
     titles = [t.text for t in document.iter('{http://www.w3.org/2000/svg}text')]
     asked = [title for title in titles if title and title.startswith('question')]
     assert asked == [f'question {n}: a spinner' for n in (1, 2, 3)], asked
+
+
+# ---- every verdict leaves a row; a skip says what decided it -----------------------------------
+
+ASSERTING_TESTS = """
+import pytest
+
+SECTION = 'executors'
+
+def test_holds():
+    assert True
+
+@pytest.mark.parametrize('kind', ['odd'])
+def test_breaks(kind):
+    assert 1 == 2, 'one is not two'
+
+def test_cannot_run():
+    pytest.skip('needs a machine that is not this one')
+"""
+
+
+def test_a_test_that_only_asserts_leaves_a_row_with_its_status_and_why(pytester):
+    """A test of the chapter that records nothing still leaves a row: its name as the claim, its
+    variant, its status, and for a fail or a skip the first line of why."""
+    pytester.makeini('[pytest]\nasyncio_default_fixture_loop_scope = function\n')
+    pytester.makepyfile(test_asserting=ASSERTING_TESTS)
+    plugins = ['-p', 'concur.testing.plugin', '-p', 'concur.testing.every_verdict']
+    result = pytester.runpytest(*plugins, '-p', 'no:cacheprovider')
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            '3 verdicts (1 passed, 1 FAILED, 1 skipped)*',
+            '--- executors -*',
+            'holds',
+            '*passed*',
+            'breaks',
+            '  odd*FAILED*one is not two*',
+            'cannot run',
+            '*skipped*needs a machine that is not this one*',
+        ]
+    )
+
+
+def test_a_module_without_a_section_leaves_no_row(pytester):
+    """The suite's own tools name no section of the chapter: their tests leave no row."""
+    pytester.makeini('[pytest]\nasyncio_default_fixture_loop_scope = function\n')
+    pytester.makepyfile(test_tools=ASSERTING_TESTS.replace("SECTION = 'executors'", ''))
+    plugins = ['-p', 'concur.testing.plugin', '-p', 'concur.testing.every_verdict']
+    result = pytester.runpytest(*plugins, '-p', 'no:cacheprovider')
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    assert 'what this machine showed' not in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    'holds, free, quiet_pass, says',
+    [
+        (None, 2.0, False, 'shows nothing either way, the baseline was slowed'),
+        (False, 1.0, False, 'contradicts the claim, but the machine was busy: it needs 1.60'),
+        (False, 2.0, False, 'contradicts the claim on a quiet machine'),
+        (True, 1.0, True, 'agrees, but a claim that units gain nothing'),
+    ],
+    ids=['figures disagree', 'busy', 'one contradiction', 'no faster on a busy machine'],
+)
+def test_a_skip_says_what_kept_each_trial_from_deciding(holds, free, quiet_pass, says):
+    """A trial that neither passes nor fails names the condition that decided it, in words."""
+    said = evidence.Verdict(holds, 'figures', 'a bound', unclear='the baseline was slowed')
+    reading = evidence.Machine(usable=2, others=0.0, suite=0.0, free=free)
+    why = evidence._undecided(said, reading, 2, quiet_pass, reads_cpu_time=False)
+    assert says in why, f'expected the words {says!r}, got {why!r}'
