@@ -377,7 +377,7 @@ def test_threads_blocked_reading_a_pipe_or_socket_leave_the_gil_to_a_busy_thread
     )
 
 
-# ---- to_thread frees the event loop, not the CPU -------------------------------------------------
+# ---- to_thread frees the event loop, and the CPU only without the GIL ----------------------------
 
 PAIR = 2  # the claim's two calls
 # One call's work: longer than the other claims' shares, since each call crosses a pipe to a pool
