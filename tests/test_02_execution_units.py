@@ -27,7 +27,7 @@ from claims import WAKE_LATE, finish, run_together
 from concur import spinner, spinner_async
 from concur.protocols import Queue
 from concur.testing import units
-from concur.testing.evidence import Machine, Verdict, judge
+from concur.testing.evidence import Machine, Verdict, exact, judge
 from concur.timeouts import JOIN_TIMEOUT
 
 # Handing items over, a unit blocks when its queue holds this many: the units take turns.
@@ -158,16 +158,25 @@ def count_with_threads(
 THREADS = 4
 
 
-def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_a_lock():
+def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_a_lock(report):
     """Between one thread's read and its write, another thread may read the same old value; here
     a barrier makes every thread read before any writes, so all but one update are lost."""
     everyone_has_read = threading.Barrier(THREADS)
     total = count_with_threads(
         THREADS, contextlib.nullcontext(), functools.partial(everyone_has_read.wait, JOIN_TIMEOUT)
     )
-    assert total == 1, (
-        f'expected the counter at 1 after {THREADS} unguarded increments, found {total}: '
-        f'each thread wrote back the 0 it read, so {THREADS - 1} updates should be lost'
+    exact(
+        Verdict(
+            total == 1,
+            measured=f'the counter at {total} after {THREADS} unguarded increments',
+            expected=f'1: each thread writes back the 0 it read, so {THREADS - 1} updates are lost',
+            meaning='the threads did not all read before any wrote',
+            figures={'total': total, 'units': THREADS},
+        ),
+        report=report,
+        section='execution units',
+        claim='threads lose updates to a shared counter without a lock',
+        key='U4',
     )
 
 
@@ -206,14 +215,23 @@ async def test_coroutines_lose_no_update_when_no_await_is_inside_the_critical_se
     )
 
 
-async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_section():
+async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_section(report):
     """The control: with an ``await`` between read and write, the event loop runs every other
     ready coroutine there, and each reads the same old value."""
     counter = [0]
     await asyncio.gather(*(add_one_async(counter, await_inside=True) for _ in range(COROUTINES)))
-    assert counter[0] == 1, (
-        f'expected 1 (every coroutine read 0 before any wrote), found {counter[0]}: '
-        f'an await inside a read-modify-write lets the other coroutines in'
+    exact(
+        Verdict(
+            counter[0] == 1,
+            measured=f'the counter at {counter[0]} after {COROUTINES} increments',
+            expected='1: every coroutine read 0 before any wrote',
+            meaning='an await inside a read-modify-write lets the other coroutines in',
+            figures={'total': counter[0], 'units': COROUTINES},
+        ),
+        report=report,
+        section='execution units',
+        claim='coroutines lose updates when an await is inside the critical section',
+        key='U5 await',
     )
 
 

@@ -516,6 +516,13 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
             'Python code in parallel means the GIL was off; two pool calls no faster than in a '
             'row means the pool ran them in one process, or in threads; calls one after '
             'another mean the loop ran them itself',
+            figures={
+                'threads_speedup': threads,
+                'threads_cores': thread_cores,
+                'processes_speedup': processes,
+                'ticks': run.threads.ticks,
+                'loop_free': float(loop_free),
+            },
         )
 
     def charts(run: Offloaded) -> list[WorkerChart]:
@@ -544,6 +551,7 @@ def test_to_thread_frees_the_event_loop_not_the_cpu_where_a_process_pool_frees_b
             section=SECTION,
             claim='to_thread frees the event loop, not the CPU; a process pool frees both',
             variant=default_start_method,
+            key='R3',
             cores=PAIR,
             # The to_thread half, "no faster", is evidence only where two cores were free; the
             # pool half is its own control: two processes running is_prime about twice as fast
