@@ -382,7 +382,7 @@ def test_threads_that_sleep_finish_together_because_sleeping_releases_the_gil(re
             f'{SLEEPERS} threads ({s.starting:.3f} s); one after another they would take '
             f'{SLEEPERS * SLEEP:g} s',
             meaning='the sleeps did not overlap: a sleeping thread kept the GIL',
-            figures={'together': s.together, 'alone': s.alone, 'threads': SLEEPERS},
+            figures={'together': s.together, 'alone': s.alone, 'units': SLEEPERS},
         )
 
     judge(
