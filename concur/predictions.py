@@ -117,28 +117,27 @@ def ask(
 ) -> None:
     """Ask each question in turn, putting each answer in ``answers`` as it is given; an answer is
     a choice's number or its words. Raises ``Stopped`` at the end of input or on Ctrl-C."""
-    for number, question in enumerate(questions, 1):
-        offered = question.offered()
-        print(f'\n{number}/{len(questions)}. {question.title}', file=out)
-        print(textwrap.fill(question.text, WIDTH), file=out)
-        for i, choice in enumerate(offered, 1):
-            meaning = question.choices.get(choice, '')
-            print(f'  {i}. {choice}' + (f': {meaning}' if meaning else ''), file=out)
-        while True:
-            try:
-                reply = read_line(f'your answer (1-{len(offered)}): ').strip()
-            except EOFError:
-                raise Stopped(number, 'end of input') from None
-            except KeyboardInterrupt:
-                raise Stopped(number, 'interrupted') from None
-            chosen = _chosen(reply, offered)
-            if chosen is not None:
-                answers[question.key] = chosen
-                break
-            print(f'  answer with a number from 1 to {len(offered)}, or a choice', file=out)
+    number = 1
+    try:
+        for number, question in enumerate(questions, 1):
+            offered = question.offered()
+            print(f'\n{number}/{len(questions)}. {question.title}', file=out)
+            print(textwrap.fill(question.text, WIDTH), file=out)
+            for i, choice in enumerate(offered, 1):
+                meaning = question.choices.get(choice, '')
+                print(f'  {i}. {choice}' + (f': {meaning}' if meaning else ''), file=out)
+            prompt = f'your answer (1-{len(offered)}): '
+            while (chosen := _chosen(read_line(prompt), offered)) is None:
+                print(f'  answer with a number from 1 to {len(offered)}, or a choice', file=out)
+            answers[question.key] = chosen
+    except EOFError:
+        raise Stopped(number, 'end of input') from None
+    except KeyboardInterrupt:
+        raise Stopped(number, 'interrupted') from None
 
 
 def _chosen(reply: str, offered: list[str]) -> str | None:
+    reply = reply.strip()
     if reply.isdigit() and 1 <= int(reply) <= len(offered):
         return offered[int(reply) - 1]
     return next((choice for choice in offered if choice.lower() == reply.lower()), None)

@@ -21,7 +21,7 @@ from concur.testing.findings import Finding, find
 from concur.testing.records import Record, Row
 
 INDENT = '    '
-MARK = 12  # the width of a conclusion's mark column
+MARK = 14  # the width of the column of marks: right, wrong, incomplete, not measured
 PREDICTIONS = pytest.StashKey[Predictions]()
 
 
@@ -111,11 +111,12 @@ def prediction_lines(records: Sequence[Record], predictions: Predictions, width:
             mark = 'RIGHT' if said == finding.outcome else 'WRONG'
         marks[mark] = marks.get(mark, 0) + 1
         showed = f'the run showed "{finding.outcome}"' if finding.outcome else 'not measured'
-        lines += _wrap(f'{question.title}: you said "{said}"; {showed}: {mark}', width, rest=INDENT)
-        lines += _wrap(f'measured: {_measured(finding)}', width, INDENT, 2 * INDENT)
+        text = f'{question.title}: you said "{said}"; {showed}'
+        lines += _wrap(text, width, mark.ljust(MARK), ' ' * MARK)
+        lines += _wrap(f'measured: {_measured(finding)}', width, ' ' * MARK, ' ' * (MARK + 4))
         why = _why(question, finding)
         if why:
-            lines += _wrap(f'why: {why}', width, INDENT, 2 * INDENT)
+            lines += _wrap(f'why: {why}', width, ' ' * MARK, ' ' * (MARK + 4))
     left_out = [q.key for q in QUESTIONS if q.key not in predictions.answers]
     summary = ', '.join(f'{n} {mark}' for mark, n in marks.items()) or 'no prediction read'
     lines.insert(2, summary + (f'; not predicted: {", ".join(left_out)}' if left_out else ''))
@@ -152,5 +153,5 @@ def answer_lines(records: Sequence[Record], width: int) -> list[str]:
         text = f'"{conclusion.quote}": {conclusion.correction}.'
         if shown:
             text += f' This run: {"; ".join(shown)}.'
-        lines += _wrap(text, width, f'  {conclusion.mark.ljust(MARK)}', ' ' * (2 + MARK))
+        lines += _wrap(text, width, conclusion.mark.ljust(MARK), ' ' * MARK)
     return lines
