@@ -17,7 +17,7 @@ import pytest
 from concur import machine, predictions
 from concur.predictions import Predictions
 from concur.questions import CONCLUSIONS, DONT_KNOW, QUESTIONS, Question
-from concur.testing.findings import Finding, find
+from concur.testing.findings import NOT_RUN, Finding, find
 from concur.testing.records import Record, Row
 
 INDENT = '    '
@@ -64,7 +64,14 @@ def _heading(title: str, width: int) -> list[str]:
 
 
 def _wrap(text: str, width: int, first: str = '', rest: str = INDENT) -> list[str]:
-    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest)
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,  # a command to run again stays whole
+        break_on_hyphens=False,
+    )
 
 
 def _measured(finding: Finding) -> str:
@@ -146,8 +153,8 @@ def answer_lines(records: Sequence[Record], width: int) -> list[str]:
     lines += ['', "The notes' conclusions:"]
     for conclusion in CONCLUSIONS:
         found = [find(records, claim) for claim in conclusion.claims]
-        shown = [_measured(f) for f in found if f.outcome is not None]
-        reruns = list(dict.fromkeys(f.rerun for f in found if f.outcome is None))
+        shown = [_measured(f) for f in found if f.outcome is not None or f.status != NOT_RUN]
+        reruns = list(dict.fromkeys(f.rerun for f in found if f.status == NOT_RUN))
         if reruns:
             shown.append(f'not measured in this run (run again: {", ".join(reruns)})')
         text = f'"{conclusion.quote}": {conclusion.correction}.'
