@@ -95,7 +95,7 @@ class Verdict:
     expected: str  # the bound the claim sets, with its reason
     compared_with: str = ''  # the baseline the figures were compared with
     meaning: str = ''  # what a contradiction means, for the failure message
-    figures: dict[str, float] = field(default_factory=dict)  # the Row's figures, by name
+    figures: dict[str, float] = field(default_factory=dict)  # the row's figures, by name
 
 
 def judge(
@@ -115,7 +115,7 @@ def judge(
     """Measure a claim until the evidence passes it, fails it, or runs out; return the passing
     trial's value. ``cores``: the free cores the claim needs the machine to have. ``pictures``:
     the timelines or worker charts of a trial, recorded for the last trial whatever its end.
-    ``key``: the claim's id in the spec, for the rows (``Row.key``).
+    ``key``: the claim's id in the spec, by which its rows are found (``Row.key``).
     ``reads_cpu_time``: the claim's figures are CPU time, not work done. A core that a neighbour
     on the host slows down still gives its CPU time, so the passive reading alone (other
     programs' CPU time, steal included) says whether the cores were free.
@@ -135,17 +135,17 @@ def judge(
         reading = Machine(machine.usable_cores(), usage.others / usage.wall, _suite_cores(usage))
         said = verdict(value, reading)
         if said.holds and (not pass_needs_quiet or reads_cpu_time and reading.quiet(cores, False)):
-            return _passed(report, (section, claim, variant, key), said, reading, value, pictures)
+            return _passed(report, section, claim, variant, said, reading, value, pictures, key)
         reading = Machine(reading.usable, reading.others, reading.suite, free_cores())
         said = verdict(value, reading)
         tried.append((said, reading))
         quiet = reading.quiet(cores, active=not reads_cpu_time)
         if said.holds and quiet:
-            return _passed(report, (section, claim, variant, key), said, reading, value, pictures)
+            return _passed(report, section, claim, variant, said, reading, value, pictures, key)
         if said.holds is False and quiet:
             contradictions += 1
             if contradictions == CONTRADICTIONS_TO_FAIL:
-                _record(report, (section, claim, variant, key), 'failed', said, reading)
+                _record(report, section, claim, variant, 'failed', said, reading, key)
                 report_pictures(report, pictures(value))
                 pytest.fail(
                     f'expected {said.expected}, measured {said.measured}'
@@ -154,7 +154,7 @@ def judge(
                     pytrace=False,
                 )
     said, reading = tried[-1]
-    _record(report, (section, claim, variant, key), 'skipped', said, reading)
+    _record(report, section, claim, variant, 'skipped', said, reading, key)
     report_pictures(report, pictures(value))
     pytest.skip(
         f'this machine could not show that {claim} just now: it needs {cores:g} free '
@@ -171,19 +171,18 @@ def report_pictures(report: Recorder, pictures: Iterable[Record]) -> None:
         report.add(picture)
 
 
-# What names a row: its section, claim, variant and key (see ``Row``).
-Names = tuple[str, str, str, str]
-
-
 def _passed(
     report: Recorder,
-    names: Names,
+    section: str,
+    claim: str,
+    variant: str,
     said: Verdict,
     reading: Machine,
     value: T,
     pictures: Callable[[T], Iterable[Record]],
+    key: str,
 ) -> T:
-    _record(report, names, 'passed', said, reading)
+    _record(report, section, claim, variant, 'passed', said, reading, key)
     report_pictures(report, pictures(value))
     return value
 
@@ -192,13 +191,17 @@ def _compared(said: Verdict) -> str:
     return f', compared with {said.compared_with}' if said.compared_with else ''
 
 
-def _record(report: Recorder, names: Names, status: str, said: Verdict, reading: Machine) -> None:
+def _record(
+    report: Recorder,
+    section: str,
+    claim: str,
+    variant: str,
+    status: str,
+    said: Verdict,
+    reading: Machine,
+    key: str,
+) -> None:
     compared = '; '.join(part for part in (said.compared_with, reading.words()) if part)
-    _add_row(report, names, status, said, compared)
-
-
-def _add_row(report: Recorder, names: Names, status: str, said: Verdict, compared: str) -> None:
-    section, claim, variant, key = names
     report.add(
         Row(
             section,
@@ -335,7 +338,19 @@ def exact(
     count of frames that must be 0, an order, a value): one measurement is the evidence."""
     __tracebackhide__ = True
     status = 'passed' if said.holds else 'failed'
-    _add_row(report, (section, claim, variant, key), status, said, said.compared_with)
+    report.add(
+        Row(
+            section,
+            claim,
+            variant,
+            status,
+            said.measured,
+            said.expected,
+            said.compared_with,
+            key=key,
+            figures=said.figures,
+        )
+    )
     report_pictures(report, pictures)
     if not said.holds:
         pytest.fail(
