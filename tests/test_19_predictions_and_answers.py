@@ -14,7 +14,8 @@ import pytest
 
 import concur
 from concur import predictions
-from concur.questions import QUESTIONS
+from concur.questions import CONCLUSIONS, QUESTIONS
+from concur.testing import findings
 
 pytestmark = pytest.mark.selfcheck
 pytest_plugins = ['pytester']
@@ -268,3 +269,17 @@ def test_every_question_of_the_file_is_commented_with_its_choices():
         block = text.split(f'# {q.title}\n', 1)[1].split('\n\n', 1)[0]
         assert all(f'"{choice}"' in block for choice in q.offered()), block
         assert block.splitlines()[-1] == f'# {q.key} = ""', block
+
+
+def test_every_claim_the_answers_read_is_recorded_under_its_key_by_the_test_file_named_for_it():
+    """The answers find a claim by its key alone: a key that no test records, or records in
+    another file than the one named to run again, would leave an answer with nothing to read."""
+    root = Path(concur.__file__).parents[1]
+    for claim, path in findings.TESTS.items():
+        source = (root / path).read_text(encoding='utf-8')
+        assert f"key='{claim}'" in source, f'{path} records no row with key {claim!r}'
+    assert set(findings.TESTS) == set(findings.READINGS), 'every claim read has a test file'
+    used = {q.claim for q in QUESTIONS} | {c for n in CONCLUSIONS for c in n.claims}
+    assert used <= set(findings.READINGS), (
+        f'claims without a reading: {used - set(findings.READINGS)}'
+    )
