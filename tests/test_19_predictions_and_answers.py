@@ -283,3 +283,17 @@ def test_every_claim_the_answers_read_is_recorded_under_its_key_by_the_test_file
     assert used <= set(findings.READINGS), (
         f'claims without a reading: {used - set(findings.READINGS)}'
     )
+
+
+def test_the_html_report_shows_the_predictions_and_the_answers_as_the_terminal_does(
+    recording_run,
+):
+    """pytest-html's page ends its end report with the same two sections."""
+    (recording_run.path / 'mine.toml').write_text(predictions.document(RIGHT, 'mine.toml'))
+    plugins = ['-p', 'concur.testing.answers', '-p', 'concur.testing.plugin']
+    recording_run.runpytest_subprocess(
+        *plugins, '--concur-predictions=mine.toml', '--html=out.html', '--self-contained-html'
+    )
+    page = (recording_run.path / 'out.html').read_text(encoding='utf-8')
+    assert page.index('--- your predictions') < page.index('--- the answers to the notes'), page
+    assert 'you said "late"; the run showed "late"' in ' '.join(page.split())

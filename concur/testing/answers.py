@@ -10,6 +10,7 @@ predicted, then why it went so.
 from __future__ import annotations
 
 import textwrap
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 import pytest
@@ -57,6 +58,16 @@ def closing(config: pytest.Config, records: Sequence[Record], width: int) -> lis
     given = config.stash.get(PREDICTIONS, None)
     lines = prediction_lines(records, given, width) if given is not None else []
     return lines + (answer_lines(records, width) if measured_any(records) else [])
+
+
+def html(config: pytest.Config, records: Sequence[Record], width: int) -> str:
+    """The same sections for the HTML report, as the terminal shows them; '' if it has none."""
+    lines = closing(config, records, width)
+    if not lines:
+        return ''
+    pre = ET.Element('pre', {'class': 'concur-answers'})
+    pre.text = '\n'.join(lines).strip('\n')
+    return ET.tostring(pre, encoding='unicode')
 
 
 def _heading(title: str, width: int) -> list[str]:

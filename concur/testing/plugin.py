@@ -132,3 +132,4 @@ class EndReport:
         found = self.records()
         if found:
             postfix.append(report.html(found, machine.describe()))
+        postfix.append(answers.html(self._config, found, report.WIDTH))
