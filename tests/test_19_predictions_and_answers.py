@@ -130,7 +130,7 @@ def test_predictions_that_miss_every_figure_are_each_marked_wrong_with_the_figur
     lines = section(run_with(recording_run, predictions.document(WRONG, 'mine.toml')), 'your')
     assert marks(lines) == dict.fromkeys(WRONG, 'WRONG'), '\n'.join(lines)
     text = ' '.join(' '.join(lines).split())  # unwrapped
-    assert 'the run showed "late"' in text and 'frames 35.2 ms apart' in text, text
+    assert 'the run showed "late"' in text and '35.2 ms apart at the median' in text, text
     assert 'why: the threads share one GIL' in text, text
 
 

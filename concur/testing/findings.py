@@ -59,9 +59,9 @@ def spinner(f: dict[str, float]) -> tuple[str, str]:
     gap = f.get('gap', seconds / frames)
     outcome = LATE if gap > interval + f['switch'] / 2 else FULL_RATE
     return outcome, (
-        f'{frames / seconds:.1f} frames a second, full rate {1 / interval:.1f}: frames '
-        f'{_ms(gap)} apart (the median), for an interval of {_ms(interval)} and a switch '
-        f'interval of {_ms(f["switch"])}'
+        f'{1 / gap:.1f} frames a second against a full rate of {1 / interval:.1f}: {frames} '
+        f'frames in {seconds:.2f} s, {_ms(gap)} apart at the median, for an interval of '
+        f'{_ms(interval)} and a switch interval of {_ms(f["switch"])}'
     )
 
 
