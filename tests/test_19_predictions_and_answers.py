@@ -89,12 +89,12 @@ def recording_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
     return pytester
 
 
-def run_with(run: pytest.Pytester, text: str | None) -> pytest.RunResult:
+def run_with(run: pytest.Pytester, text: str | None, *args: str) -> pytest.RunResult:
     """A run given ``text`` as its predictions file (none at all where None)."""
     if text is not None:
         (run.path / 'mine.toml').write_text(text, encoding='utf-8')
     plugins = ['-p', 'concur.testing.answers', '-p', 'concur.testing.plugin']
-    result = run.runpytest_subprocess(*plugins, '--concur-predictions=mine.toml')
+    result = run.runpytest_subprocess(*plugins, '--concur-predictions=mine.toml', *args)
     result.assert_outcomes(passed=1)
     return result
 
@@ -116,9 +116,12 @@ def marks(lines: list[str]) -> dict[str, str]:
     return found
 
 
-def test_predictions_that_match_every_figure_are_each_marked_right(recording_run):
-    """A prediction is right when the run's figures show the choice predicted."""
-    lines = section(run_with(recording_run, predictions.document(RIGHT, 'mine.toml')), 'your')
+@pytest.mark.parametrize('workers', [[], ['-n', '2']], ids=['one process', '2 xdist workers'])
+def test_predictions_that_match_every_figure_are_each_marked_right(recording_run, workers):
+    """A prediction is right when the run's figures show the choice predicted, also when the
+    figures come from pytest-xdist's workers."""
+    text = predictions.document(RIGHT, 'mine.toml')
+    lines = section(run_with(recording_run, text, *workers), 'your')
     assert marks(lines) == dict.fromkeys(RIGHT, 'RIGHT'), '\n'.join(lines)
     assert lines[1] == '9 RIGHT', lines[1]
 
