@@ -29,10 +29,16 @@ from concur import machine, primes
 from concur.testing import measure, records, workload
 from concur.timeouts import LEAK_GRACE
 
-# The end report (what the tests recorded, in the terminal and in pytest-html's report), a row
-# there for every test of the chapter that only asserts, and pytester, which runs small pytest
-# sessions inside a test: how the suite's own guards are tested.
-pytest_plugins = ['concur.testing.plugin', 'concur.testing.every_verdict', 'pytester']
+# The end report (what the tests recorded, in the terminal and in pytest-html's report), the
+# answers to the notes and the reader's predictions that end it, a row there for every test of the
+# chapter that only asserts, and pytester, which runs small pytest sessions inside a test: how the
+# suite's own guards are tested.
+pytest_plugins = [
+    'concur.testing.answers',
+    'concur.testing.plugin',
+    'concur.testing.every_verdict',
+    'pytester',
+]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

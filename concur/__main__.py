@@ -7,9 +7,11 @@ import asyncio
 import concurrent.futures
 import functools
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from concur import (
@@ -18,7 +20,9 @@ from concur import (
     gil_release,
     machine,
     offload,
+    predictions,
     primes,
+    questions,
     spinner,
     spinner_async,
     supervisors,
@@ -232,6 +236,59 @@ def run_offload(args: argparse.Namespace) -> int:
     return 0
 
 
+def writable(args: argparse.Namespace) -> str:
+    """Why the predictions cannot be written to ``args.output``, or ''."""
+    path = Path(args.output)
+    if path.is_dir():
+        return f'{path} is a folder: give a file name with --output'
+    if path.exists() and not args.force:
+        return f'{path} exists: give --force to replace it, or another file with --output'
+    folder = path.parent
+    if not folder.is_dir():
+        return f'cannot write {path}: there is no folder {folder}'
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f'cannot write {path}: permission denied'
+    return ''
+
+
+def echoed(prompt: str) -> str:
+    """``input``, with the reply shown after the prompt, as a terminal echoes it, where it came
+    from a file or a pipe."""
+    reply = input(prompt)
+    print(reply)
+    return reply
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    problem = writable(args)
+    if problem:
+        args.parser.error(problem)
+    print(
+        f'{len(questions.QUESTIONS)} questions to answer before measuring; each answer goes to '
+        f'{args.output}.'
+    )
+    answers: dict[str, str] = {}
+    try:
+        predictions.ask(questions.QUESTIONS, answers, input if sys.stdin.isatty() else echoed)
+    except predictions.Stopped as stop:
+        if answers:
+            Path(args.output).write_text(predictions.document(answers, args.output), 'utf-8')
+            kept = f'wrote the {len(answers)} answers given to {args.output}, the other '
+            kept += 'questions commented out there, to answer by hand'
+        else:
+            kept = 'nothing written'
+        print(
+            f'\n{args.parser.prog}: stopped at question {stop.number} of '
+            f'{len(questions.QUESTIONS)} ({stop.why}): {kept}',
+            file=sys.stderr,
+        )
+        return 130 if stop.why == 'interrupted' else 1
+    Path(args.output).write_text(predictions.document(answers, args.output), 'utf-8')
+    print(f'\nwrote {len(answers)} predictions to {args.output}; now measure them:')
+    print(f'    pytest --concur-predictions={args.output}')
+    return 0
+
+
 def parser() -> Parser:
     top = Parser(prog='python -m concur', description=__doc__)
     demos = top.add_subparsers(title='demos', dest='demo', required=True, parser_class=Parser)
@@ -345,6 +402,22 @@ def parser() -> Parser:
         help="how the pool starts its processes (default: the platform's)",
     )
     away.set_defaults(run=run_offload, parser=away)
+    predict = demos.add_parser(
+        'predict',
+        help="answer the chapter's questions before measuring, into a TOML file",
+        description="Ask the notes' three questions and the chapter's other predictions, each "
+        'with its choices and "don\'t know", and write the answers to a TOML file; pytest '
+        '--concur-predictions=FILE then marks each against what the run measured. Answers come '
+        'from the terminal, or one a line from standard input.',
+    )
+    predict.add_argument(
+        '--output',
+        '-o',
+        default='predictions.toml',
+        help='the file to write (default: predictions.toml)',
+    )
+    predict.add_argument('--force', action='store_true', help='replace the file if it exists')
+    predict.set_defaults(run=run_predict, parser=predict)
     return top
 
 

@@ -10,6 +10,7 @@ import collections
 import functools
 import math
 import multiprocessing
+import statistics
 import subprocess
 import sys
 import time
@@ -180,13 +181,25 @@ def frames_verdict(
     low = math.floor(window / (interval + delay + WAKE_LATE))
     high = math.floor(window / (0.98 * interval)) + 1  # a timed wait may end a hair early
     count = len(shown)
+    gaps = [b.time - a.time for a, b in zip(shown, shown[1:], strict=False)]
     return Verdict(
         low <= count <= high,
         measured=f'{count} frames in {window:.2f} s',
         expected=f'{low} to {high} frames: one every {1000 * interval:g} ms{why}',
         meaning='too few means the spinner was kept from running each interval (it stalled); '
         'too many means it did not wait its interval',
+        figures=frame_figures(count, window, interval, statistics.median(gaps) if gaps else None),
     )
+
+
+def frame_figures(
+    frames: int, seconds: float, interval: float, gap: float | None = None
+) -> dict[str, float]:
+    """A spinner claim's figures for its row: the frames it wrote over ``seconds`` of work, its
+    interval, the median gap between its frames (where it wrote two) and the switch interval."""
+    figures = {'frames': frames, 'seconds': seconds, 'interval': interval}
+    figures['switch'] = sys.getswitchinterval()
+    return figures | ({'gap': gap} if gap is not None else {})
 
 
 def frames_timeline(
@@ -250,6 +263,7 @@ def judge_frames(
     claim: str,
     title: str,
     variant: str = '',
+    key: str = '',
     interval: float,
     delay: Callable[[Spun], float] = lambda _: 0.0,
     why: str = '',
@@ -274,6 +288,7 @@ def judge_frames(
         section=section,
         claim=claim,
         variant=variant,
+        key=key,
         cores=cores,
         pictures=lambda r: [
             frames_timeline(

@@ -101,6 +101,13 @@ def test_coroutines_that_await_sleep_finish_together_in_one_thread_using_almost_
             meaning='the coroutines did not wait side by side in one thread: a sleep that blocks '
             'the loop (time.sleep) makes them wait one after another, and one sent to a thread '
             '(asyncio.to_thread) adds threads',
+            figures={
+                'together': run.together,
+                'alone': run.alone,
+                'units': SLEEPERS,
+                'threads': len(run.threads),
+                'cores': run.cores,
+            },
         )
 
     judge(
@@ -109,6 +116,7 @@ def test_coroutines_that_await_sleep_finish_together_in_one_thread_using_almost_
         report=report,
         section=SECTION,
         claim='coroutines wait together in one thread',
+        key='K1 waits',
         variant=f'{SLEEPERS} coroutines',
         cores=1,
     )
@@ -166,6 +174,7 @@ def test_coroutines_doing_cpu_bound_work_on_one_loop_take_turns_so_k_take_k_time
             meaning='coroutines of one event loop share its one thread: if k shares took less '
             'than k times one, the work ran elsewhere (an executor); if one ended before the '
             'next started, the coroutine never handed the loop over',
+            figures={'ratio': ratio, 'units': K, 'cores': run.cores},
         )
 
     judge(
@@ -174,6 +183,7 @@ def test_coroutines_doing_cpu_bound_work_on_one_loop_take_turns_so_k_take_k_time
         report=report,
         section=SECTION,
         claim='coroutines take turns at the CPU',
+        key='K1 turns',
         variant=f'{K} coroutines',
         # A "no faster" claim: only evidence where K cores were free to show the opposite.
         cores=K,
@@ -242,6 +252,7 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
             f'before and one after',
             meaning='processes on free cores run in parallel; shares that took longer together '
             'ran one after another, as threads or coroutines would',
+            figures={'speedup': speedup, 'units': K, 'cores': used},
         )
 
     judge(
@@ -250,6 +261,7 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
         report=report,
         section=SECTION,
         claim='processes run CPU-bound work in parallel',
+        key='K1 parallel',
         variant=default_start_method,
         cores=K,
     )

@@ -174,10 +174,12 @@ def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_
             expected='1: each thread read 0 before any wrote, and wrote back 0 + 1',
             meaning=f'each thread wrote back the 0 it read, so {THREADS - 1} updates should be '
             'lost',
+            figures={'total': total, 'units': THREADS},
         ),
         report=report,
         section=SECTION,
         claim='threads lose updates to a shared counter without a lock',
+        key='U4',
     )
 
 
@@ -243,10 +245,12 @@ async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_sect
             measured=f'the counter at {counter[0]} after {COROUTINES} increments',
             expected='1: every coroutine read 0 at its await, before any wrote',
             meaning='an await inside a read-modify-write lets the other coroutines in',
+            figures={'total': counter[0], 'units': COROUTINES},
         ),
         report=report,
         section=SECTION,
         claim='coroutines lose updates with an await between read and write',
+        key='U5 await',
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
 import pytest
-from claims import Stopwatch, frames_timeline, frames_verdict
+from claims import Stopwatch, frame_figures, frames_timeline, frames_verdict
 
 from concur import spinner, spinner_async
 from concur.testing.evidence import Verdict, exact, judge
@@ -78,10 +78,12 @@ def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(rep
             measured=f'{len(run.frames)} frames in {run.span.seconds:.2f} s of time.sleep',
             expected=f'no frame (a free loop would have shown {WORK / INTERVAL:.0f})',
             meaning='the spinner task ran although the loop had no free turn',
+            figures=frame_figures(len(run.frames), run.span.seconds, INTERVAL),
         ),
         report=report,
         section=SECTION,
         claim='time.sleep() in a coroutine blocks the whole event loop',
+        key='B1',
         pictures=[timeline('a coroutine calls time.sleep()', run)],
     )
 

@@ -25,6 +25,7 @@ import pytest
 from claims import (
     WAKE_LATE,
     Spun,
+    frame_figures,
     frames_timeline,
     judge_frames,
     run_together,
@@ -62,6 +63,7 @@ def judge_spinning(
     claim: str,
     title: str,
     variant: str = '',
+    key: str = '',
     delay: Callable[[Spun], float] = lambda _: 0.0,
     why: str = '',
     cores: float = 2,
@@ -78,6 +80,7 @@ def judge_spinning(
         claim=claim,
         title=title,
         variant=variant,
+        key=key,
         interval=INTERVAL,
         delay=delay,
         why=why,
@@ -103,6 +106,7 @@ def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
         'a process spinner keeps its full rate while the parent runs is_prime',
         'question 1: a process spinner while the parent runs is_prime',
         variant=default_start_method,
+        key='G1',
         # Counted from the first frame: a spawned child takes a while to start, and that is no
         # GIL's doing.
         from_first_frame=True,
@@ -124,6 +128,7 @@ def test_thread_spinner_still_spins_while_the_main_thread_runs_is_prime(calibrat
         partial(spin_around, 'thread', calibrated_prime),
         'a thread spinner still spins while the main thread runs is_prime',
         'question 2: a thread spinner while the main thread runs is_prime',
+        key='G2',
         delay=lambda _: switch_delay(),
         why=f' + up to the switch interval, {switch:g} ms ({machine.build()})',
     )
@@ -151,10 +156,12 @@ def test_coroutine_spinner_is_frozen_until_is_prime_returns_in_a_coroutine(
             expected=f'no frame (a free loop would have shown {free:.0f}), answer True',
             meaning='a coroutine that never awaits blocks the whole event loop, so no other task '
             'can run until it returns',
+            figures=frame_figures(len(early), run.span.seconds, INTERVAL),
         ),
         report=report,
         section=SECTION,
         claim='a coroutine spinner is frozen while is_prime runs in a coroutine',
+        key='G3',
         pictures=[
             frames_timeline(
                 SECTION,
@@ -166,6 +173,37 @@ def test_coroutine_spinner_is_frozen_until_is_prime_returns_in_a_coroutine(
                 'no frame: the loop is never free',
             )
         ],
+    )
+
+
+async def await_is_prime(n: int) -> object:
+    """Question 3 as the notes write it: ``await is_prime(n)``."""
+    return await is_prime(n)  # type: ignore[misc]  # the mistake under test
+
+
+def test_await_is_prime_raises_type_error_because_is_prime_returns_a_bool_not_an_awaitable(
+    report,
+):
+    """``await`` takes an awaitable (a coroutine, a task, a future); is_prime runs to the end
+    first and returns a bool, which ``await`` refuses: question 3 means a plain call."""
+    try:
+        asyncio.run(await_is_prime(7))
+    except TypeError as error:
+        raised = f'TypeError: {error}'
+    else:
+        raised = ''
+    exact(
+        Verdict(
+            bool(raised),
+            measured=raised or 'no exception',
+            expected="TypeError: a bool can't be used in an 'await' expression",
+            meaning='await accepted what is_prime returned, so is_prime returned an awaitable',
+            figures={'raised': float(bool(raised))},
+        ),
+        report=report,
+        section=SECTION,
+        claim='await is_prime(n) raises TypeError',
+        key='G3 await',
     )
 
 
@@ -233,6 +271,7 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
             meaning='a thread that wants the GIL from a busy thread waits one switch interval'
             if machine.gil_enabled()
             else 'without the GIL the spinner never waits for the busy thread',
+            figures={'gap': gap, 'interval': GAP_INTERVAL, 'switch': switch_interval},
         )
 
     judge(
@@ -242,6 +281,7 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
         section=SECTION,
         claim='beside a busy thread, frames come an interval + a switch interval apart',
         variant=f'switch {1000 * switch_interval:g} ms',
+        key='G4',
         cores=2,
     )
 
@@ -349,6 +389,7 @@ def test_threads_that_sleep_finish_together_because_sleeping_releases_the_gil(re
             f'{SLEEPERS} threads ({s.starting:.3f} s); one after another they would take '
             f'{SLEEPERS * SLEEP:g} s',
             meaning='the sleeps did not overlap: a sleeping thread kept the GIL',
+            figures={'together': s.together, 'alone': s.alone, 'units': SLEEPERS},
         )
 
     judge(
@@ -357,5 +398,6 @@ def test_threads_that_sleep_finish_together_because_sleeping_releases_the_gil(re
         report=report,
         section=SECTION,
         claim='threads that sleep finish together: sleeping releases the GIL',
+        key='G6',
         cores=2,
     )

@@ -527,6 +527,13 @@ def test_to_thread_frees_the_loop_but_the_cpu_only_without_the_gil_where_a_proce
             else CORES_SLOWED
             if short and busy
             else SLOWED_BASELINE,
+            figures={
+                'threads_speedup': threads,
+                'threads_cores': thread_cores,
+                'processes_speedup': processes,
+                'ticks': run.threads.ticks,
+                'loop_free': float(loop_free),
+            },
         )
 
     def charts(run: Offloaded) -> list[WorkerChart]:
@@ -555,6 +562,7 @@ def test_to_thread_frees_the_loop_but_the_cpu_only_without_the_gil_where_a_proce
             section=SECTION,
             claim='to_thread frees the event loop, not the CPU; a process pool frees both',
             variant=default_start_method,
+            key='R3',
             cores=PAIR,
             # The to_thread half, "no faster", is evidence only where two cores were free; the
             # pool half is its own control: two processes running is_prime about twice as fast

@@ -233,6 +233,7 @@ def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work_only_un
             compared_with=compared_with,
             meaning=meaning if everyone else 'the checker did not spread the work over its threads',
             unclear=unclear,
+            figures={'speedup': v.speedup, 'units': k, 'cores': v.run.cores},
         )
 
     judge(
@@ -242,6 +243,7 @@ def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work_only_un
         section=SECTION,
         claim='threads do not speed up CPU-bound work' if gil else 'threads run in parallel',
         variant=f'{k} threads',
+        key='P2',
         cores=cores,
         pictures=lambda m: [
             chart(f'{k} threads checking {COUNT} numbers ({machine.build()})', m[0].run)
@@ -292,6 +294,7 @@ def test_processes_check_numbers_as_many_times_faster_as_there_are_free_cores(co
             f'{cores}; {starting[cores]:.2f} s of starting them left out',
             meaning='the work was not spread over the cores, as if it ran in one process',
             unclear=SLOWED_BASELINE if not consistent else CORES_SLOWED,
+            figures={'speedup': speedup, 'units': cores, 'cores': v.run.cores},
         )
 
     judge(
@@ -301,6 +304,7 @@ def test_processes_check_numbers_as_many_times_faster_as_there_are_free_cores(co
         section=SECTION,
         claim='processes check numbers as many times faster as there are free cores',
         variant=f'{cores} processes on {cores} cores',
+        key='P3',
         cores=cores,
         pictures=lambda m: [chart(f'{cores} processes checking {COUNT} numbers', m[0].run)],
     )

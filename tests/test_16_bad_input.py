@@ -292,3 +292,23 @@ def test_the_gil_releasing_work_rejects_bad_arguments_by_name(call, error, messa
     """A wrong type or value fails at once, with a message naming the argument."""
     with pytest.raises(error, match=f'^{message}'):
         call()
+
+
+@pytest.mark.parametrize(
+    'where, force',
+    [('mine.toml', False), ('no-such-folder/mine.toml', True), ('.', True)],
+    ids=['exists without --force', 'no such folder', 'a folder'],
+)
+def test_predict_refuses_an_output_it_cannot_write_in_one_line_with_status_2(
+    where, force, tmp_path, monkeypatch
+):
+    """Before asking anything: a reader's predictions are never lost to a file that cannot be
+    written, nor written over without --force."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'mine.toml').write_text('question-1 = "late"\n', encoding='utf-8')
+    result = run_demo('predict', '--output', where, *(['--force'] if force else []))
+    assert result.returncode == 2, f'expected exit status 2, got {result.returncode}'
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'error' in lines[0] and where in lines[0], result.stderr
+    assert not result.stdout, f'expected no question asked, got {result.stdout[:200]}'
+    assert (tmp_path / 'mine.toml').read_text(encoding='utf-8') == 'question-1 = "late"\n'

@@ -27,7 +27,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TypeVar
 
@@ -96,6 +96,7 @@ class Verdict:
     compared_with: str = ''  # the baseline the figures were compared with
     meaning: str = ''  # what a contradiction means, for the failure message
     unclear: str = ''  # with holds None: which figures disagreed, so that the trial shows nothing
+    figures: dict[str, float] = field(default_factory=dict)  # the row's figures, by name
 
 
 def judge(
@@ -106,6 +107,7 @@ def judge(
     section: str,
     claim: str,
     variant: str = '',
+    key: str = '',
     cores: float,
     pass_needs_quiet: bool = False,
     reads_cpu_time: bool = False,
@@ -114,6 +116,7 @@ def judge(
     """Measure a claim until the evidence passes it, fails it, or runs out; return the passing
     trial's value. ``cores``: the free cores the claim needs the machine to have. ``pictures``:
     the timelines or worker charts of a trial, recorded for the last trial whatever its end.
+    ``key``: the claim's id in the spec, by which its rows are found (``Row.key``).
     ``reads_cpu_time``: the claim's figures are CPU time, not work done. A core that a neighbour
     on the host slows down still gives its CPU time, so the passive reading alone (other
     programs' CPU time, steal included) says whether the cores were free.
@@ -139,17 +142,17 @@ def judge(
         if said.holds and (not pass_needs_quiet or reads_cpu_time and reading.quiet(cores, False)):
             # The machine's readings decided nothing unless the pass needed a quiet machine.
             shown = reading if pass_needs_quiet else None
-            return _passed(report, section, claim, variant, said, shown, value, pictures)
+            return _passed(report, section, claim, variant, said, shown, value, pictures, key)
         reading = Machine(reading.usable, reading.others, reading.suite, free_cores())
         said = verdict(value, reading)
         tried.append((said, reading))
         quiet = reading.quiet(cores, active=not reads_cpu_time)
         if said.holds and quiet:
-            return _passed(report, section, claim, variant, said, reading, value, pictures)
+            return _passed(report, section, claim, variant, said, reading, value, pictures, key)
         if said.holds is False and quiet:
             contradictions += 1
             if contradictions == CONTRADICTIONS_TO_FAIL:
-                _record(report, section, claim, variant, 'failed', said, reading)
+                _record(report, section, claim, variant, 'failed', said, reading, key)
                 report_pictures(report, pictures(value))
                 pytest.fail(
                     f'expected {said.expected}, measured {said.measured}'
@@ -159,7 +162,7 @@ def judge(
                     pytrace=False,
                 )
     said, reading = tried[-1]
-    _record(report, section, claim, variant, 'skipped', said, reading)
+    _record(report, section, claim, variant, 'skipped', said, reading, key)
     report_pictures(report, pictures(value))
     decided = [_undecided(s, r, cores, pass_needs_quiet, reads_cpu_time) for s, r in tried]
     pytest.skip(
@@ -217,8 +220,9 @@ def _passed(
     reading: Machine | None,
     value: T,
     pictures: Callable[[T], Iterable[Record]],
+    key: str,
 ) -> T:
-    _record(report, section, claim, variant, 'passed', said, reading)
+    _record(report, section, claim, variant, 'passed', said, reading, key)
     report_pictures(report, pictures(value))
     return value
 
@@ -235,11 +239,24 @@ def _record(
     status: str,
     said: Verdict,
     reading: Machine | None,
+    key: str,
 ) -> None:
     """Record a verdict's row; ``reading``: the machine's readings, where they decided it."""
     machine_words = reading.words() if reading is not None else ''
     compared = '; '.join(part for part in (said.compared_with, machine_words) if part)
-    report.add(Row(section, claim, variant, status, said.measured, said.expected, compared))
+    report.add(
+        Row(
+            section,
+            claim,
+            variant,
+            status,
+            said.measured,
+            said.expected,
+            compared,
+            key=key,
+            figures=said.figures,
+        )
+    )
 
 
 def _suite_cores(usage: Usage) -> float:
@@ -356,6 +373,7 @@ def exact(
     section: str,
     claim: str,
     variant: str = '',
+    key: str = '',
     pictures: Iterable[Record] = (),
 ) -> None:
     """Record and assert a claim whose figures do not depend on the machine's speed or load (a
@@ -363,7 +381,17 @@ def exact(
     __tracebackhide__ = True
     status = 'passed' if said.holds else 'failed'
     report.add(
-        Row(section, claim, variant, status, said.measured, said.expected, said.compared_with)
+        Row(
+            section,
+            claim,
+            variant,
+            status,
+            said.measured,
+            said.expected,
+            said.compared_with,
+            key=key,
+            figures=said.figures,
+        )
     )
     report_pictures(report, pictures)
     if not said.holds:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from concur import machine
-from concur.testing import pictures, records, report
+from concur.testing import answers, pictures, records, report
 
 STATUS_MARKUP = {'passed': {'green': True}, 'FAILED': {'red': True, 'bold': True}}
 STATUS_MARKUP['skipped'] = {'yellow': True}
@@ -95,7 +95,7 @@ class EndReport:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         found = self.records()
-        if not found:
+        if not found and not self._config.stash.get(answers.PREDICTIONS, None):
             return
         writer = terminalreporter._tw
         width = min(report.WIDTH, writer.fullwidth)
@@ -108,6 +108,10 @@ class EndReport:
         glyphs = self._glyphs(terminalreporter)
         for line in report.text(found, width=width, glyphs=glyphs, paint=paint):
             terminalreporter.write_line(line)
+        for line in answers.closing(self._config, found, width):
+            terminalreporter.write_line(
+                line if glyphs is pictures.UNICODE else report.to_ascii(line)
+            )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         path = self._config.getoption('concur_svg')
@@ -128,3 +132,4 @@ class EndReport:
         found = self.records()
         if found:
             postfix.append(report.html(found, machine.describe()))
+        postfix.append(answers.html(self._config, found, report.WIDTH))

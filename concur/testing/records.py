@@ -48,6 +48,11 @@ class Row:
     expected: str  # the bound the claim sets: 'at least 1.60x (0.8 x 2 free cores)'
     compared_with: str  # the control or baseline: 'sequential 0.41 s; 1.98 of 2 cores free'
     test: str = ''  # the test's name, for the HTML report
+    # The claim's id in the spec ('G1', 'K1 turns'), by which the answers to the notes and the
+    # reader's predictions find its figures (``concur.testing.findings``), or ''.
+    key: str = ''
+    # The verdict's figures by name, in the units their names say: {'frames': 10, 'seconds': 0.3}.
+    figures: dict[str, float] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if self.section not in SECTIONS:
