@@ -49,7 +49,7 @@ class Question:
 QUESTIONS = (
     Question(
         'question-1',
-        'G1',
+        'question 1',
         "the notes' question 1: spinner_proc.py with is_prime(n)",
         'In spinner_proc.py the parent calls is_prime(n) where slow() called time.sleep(3). '
         'What does the spinner, a child process, do while is_prime runs?',
@@ -61,7 +61,7 @@ QUESTIONS = (
     ),
     Question(
         'question-2',
-        'G2',
+        'question 2',
         "the notes' question 2: spinner_thread.py with is_prime(n)",
         'In spinner_thread.py the main thread calls is_prime(n) where slow() called '
         'time.sleep(3). What does the spinner, another thread, do while is_prime runs?',
@@ -75,7 +75,7 @@ QUESTIONS = (
     ),
     Question(
         'question-3',
-        'G3',
+        'question 3',
         "the notes' question 3: spinner_async.py with is_prime(n)",
         'In spinner_async.py the coroutine slow() calls is_prime(n) (a plain call) where it '
         'awaited asyncio.sleep(3). What does the spinner, a task, do while is_prime runs?',
@@ -87,7 +87,7 @@ QUESTIONS = (
     ),
     Question(
         'await-is-prime',
-        'G3 await',
+        'question 3 as written',
         'question 3 as the notes write it: await is_prime(n)',
         'The notes write question 3 as `await is_prime(n)`, is_prime being a plain function. '
         'What does that line do?',
@@ -103,7 +103,7 @@ QUESTIONS = (
     ),
     Question(
         'time-sleep-in-a-coroutine',
-        'B1',
+        'the experiment',
         "the notes' experiment: time.sleep in a coroutine",
         'In spinner_async.py the coroutine slow() calls time.sleep(3) where it awaited '
         'asyncio.sleep(3). What does the spinner, a task, do while slow() sleeps?',
@@ -115,7 +115,7 @@ QUESTIONS = (
     ),
     Question(
         'two-threads',
-        'P2',
+        'threads checking primes',
         'two threads checking primes',
         'One thread checks a list of primes in T seconds. How long do two threads take to check '
         'the same list between them, on a machine with two free cores?',
@@ -128,7 +128,7 @@ QUESTIONS = (
     ),
     Question(
         'processes',
-        'P3',
+        'processes checking primes',
         'processes checking primes',
         'One process checks a list of primes in T seconds. How long do as many processes as '
         'there are free cores take to check the same list between them?',
@@ -140,7 +140,7 @@ QUESTIONS = (
     ),
     Question(
         'to-thread',
-        'R3',
+        'to_thread',
         'what asyncio.to_thread frees',
         'A coroutine gathers two asyncio.to_thread(is_prime, n) calls, on a machine with two free '
         'cores. What does to_thread free?',
@@ -158,7 +158,7 @@ QUESTIONS = (
     ),
     Question(
         'shared-counter',
-        'U4',
+        'threads losing updates',
         'four threads and a shared counter',
         'Four threads each read a shared counter, starting at 0, and write back what they read '
         'plus one, with no lock; every thread reads before any writes. What is the counter then?',
@@ -197,7 +197,7 @@ CONCLUSIONS = (
         'The GIL is a mutex that allows only one thread to execute Python bytecode at a time',
         'right',
         'on a build with the GIL; a free-threaded build (3.13t and later) can run without it',
-        ('P2',),
+        ('threads checking primes',),
     ),
     Conclusion(
         'It actually protects tha internal data structures and ensures that the memory '
@@ -205,47 +205,47 @@ CONCLUSIONS = (
         'incomplete',
         'it keeps the interpreter safe, not your data: the GIL is not thread safety, a thread '
         'can lose it between reading a value and writing it back',
-        ('U4',),
+        ('threads losing updates',),
     ),
     Conclusion(
         'concurrency is about dealing with so many things at once but not paralell',
         'incomplete',
         'concurrency is not parallel only where the units take turns: coroutines on one loop '
         'wait together but take turns at the CPU, while processes on free cores run at once',
-        ('K1 waits', 'K1 turns', 'K1 parallel'),
+        ('coroutines waiting together', 'coroutines taking turns', 'processes in parallel'),
     ),
     Conclusion(
         '[Coroutines:] your code is protected against intrruption by default',
         'incomplete',
         'only between two awaits: an await inside a read-then-write lets the other coroutines in',
-        ('U5 await',),
+        ('coroutines losing updates',),
     ),
     Conclusion(
         "you won't see the spinner. why? beacause the app that has a coroutine only has one line "
         'of execution',
         'right',
         'one thread runs the event loop, and a coroutine that never awaits keeps it',
-        ('B1',),
+        ('the experiment',),
     ),
     Conclusion(
         'Never use `time.sleep()` in a coroutine. it blocks the whole main thread',
         'incomplete',
         "it blocks the event loop's thread, and with it every task of that loop; that is the "
         'main thread only where asyncio.run was called in it, and other threads run on',
-        ('B1',),
+        ('the experiment',),
     ),
     Conclusion(
         '3. In `spinner_async.py`, replace await `is_prime(n)`?',
         'wrong',
         'as written it raises TypeError, since is_prime returns a bool, which is not awaitable; '
         'it means a plain call of is_prime(n) in the coroutine, which question 3 measured',
-        ('G3 await', 'G3'),
+        ('question 3 as written', 'question 3'),
     ),
     Conclusion(
         'Processes: each process has its own interpreter and its own GIL. --> Ture parallelism',
         'right',
         'where there are free cores for them',
-        ('P3',),
+        ('processes checking primes',),
     ),
     Conclusion(
         'Threads: Threads share one process and one GIL. --> Context switch',
@@ -253,12 +253,12 @@ CONCLUSIONS = (
         'with the GIL they take turns at Python code, so CPU-bound threads gain nothing, but a '
         'thread lets go of the GIL while it sleeps, waits for I/O or runs C code that releases '
         'it, so such waits overlap',
-        ('P2', 'G6'),
+        ('threads checking primes', 'threads waiting together'),
     ),
     Conclusion(
         'Coroutines: Run in single thread and process. --> Cooperative Multitasking',
         'right',
         'a coroutine hands the loop over only where it awaits',
-        ('K1 waits',),
+        ('coroutines waiting together',),
     ),
 )

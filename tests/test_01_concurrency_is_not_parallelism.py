@@ -116,7 +116,7 @@ def test_coroutines_that_await_sleep_finish_together_in_one_thread_using_almost_
         report=report,
         section=SECTION,
         claim='coroutines wait together in one thread',
-        key='K1 waits',
+        key='coroutines waiting together',
         variant=f'{SLEEPERS} coroutines',
         cores=1,
     )
@@ -183,7 +183,7 @@ def test_coroutines_doing_cpu_bound_work_on_one_loop_take_turns_so_k_take_k_time
         report=report,
         section=SECTION,
         claim='coroutines take turns at the CPU',
-        key='K1 turns',
+        key='coroutines taking turns',
         variant=f'{K} coroutines',
         # A "no faster" claim: only evidence where K cores were free to show the opposite.
         cores=K,
@@ -261,7 +261,7 @@ def test_processes_doing_the_same_work_on_k_free_cores_take_about_one_share(
         report=report,
         section=SECTION,
         claim='processes run CPU-bound work in parallel',
-        key='K1 parallel',
+        key='processes in parallel',
         variant=default_start_method,
         cores=K,
     )

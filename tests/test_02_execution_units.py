@@ -179,7 +179,7 @@ def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_
         report=report,
         section=SECTION,
         claim='threads lose updates to a shared counter without a lock',
-        key='U4',
+        key='threads losing updates',
     )
 
 
@@ -250,7 +250,7 @@ async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_sect
         report=report,
         section=SECTION,
         claim='coroutines lose updates with an await between read and write',
-        key='U5 await',
+        key='coroutines losing updates',
     )
 
 

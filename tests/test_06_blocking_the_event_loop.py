@@ -83,7 +83,7 @@ def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(rep
         report=report,
         section=SECTION,
         claim='time.sleep() in a coroutine blocks the whole event loop',
-        key='B1',
+        key='the experiment',
         pictures=[timeline('a coroutine calls time.sleep()', run)],
     )
 

@@ -106,7 +106,7 @@ def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
         'a process spinner keeps its full rate while the parent runs is_prime',
         'question 1: a process spinner while the parent runs is_prime',
         variant=default_start_method,
-        key='G1',
+        key='question 1',
         # Counted from the first frame: a spawned child takes a while to start, and that is no
         # GIL's doing.
         from_first_frame=True,
@@ -128,7 +128,7 @@ def test_thread_spinner_still_spins_while_the_main_thread_runs_is_prime(calibrat
         partial(spin_around, 'thread', calibrated_prime),
         'a thread spinner still spins while the main thread runs is_prime',
         'question 2: a thread spinner while the main thread runs is_prime',
-        key='G2',
+        key='question 2',
         delay=lambda _: switch_delay(),
         why=f' + up to the switch interval, {switch:g} ms ({machine.build()})',
     )
@@ -161,7 +161,7 @@ def test_coroutine_spinner_is_frozen_until_is_prime_returns_in_a_coroutine(
         report=report,
         section=SECTION,
         claim='a coroutine spinner is frozen while is_prime runs in a coroutine',
-        key='G3',
+        key='question 3',
         pictures=[
             frames_timeline(
                 SECTION,
@@ -203,7 +203,7 @@ def test_await_is_prime_raises_type_error_because_is_prime_returns_a_bool_not_an
         report=report,
         section=SECTION,
         claim='await is_prime(n) raises TypeError',
-        key='G3 await',
+        key='question 3 as written',
     )
 
 
@@ -281,7 +281,7 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
         section=SECTION,
         claim='beside a busy thread, frames come an interval + a switch interval apart',
         variant=f'switch {1000 * switch_interval:g} ms',
-        key='G4',
+        key='switch interval',
         cores=2,
     )
 
@@ -398,6 +398,6 @@ def test_threads_that_sleep_finish_together_because_sleeping_releases_the_gil(re
         report=report,
         section=SECTION,
         claim='threads that sleep finish together: sleeping releases the GIL',
-        key='G6',
+        key='threads waiting together',
         cores=2,
     )

@@ -562,7 +562,7 @@ def test_to_thread_frees_the_loop_but_the_cpu_only_without_the_gil_where_a_proce
             section=SECTION,
             claim='to_thread frees the event loop, not the CPU; a process pool frees both',
             variant=default_start_method,
-            key='R3',
+            key='to_thread',
             cores=PAIR,
             # The to_thread half, "no faster", is evidence only where two cores were free; the
             # pool half is its own control: two processes running is_prime about twice as fast

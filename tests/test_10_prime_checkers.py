@@ -243,7 +243,7 @@ def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work_only_un
         section=SECTION,
         claim='threads do not speed up CPU-bound work' if gil else 'threads run in parallel',
         variant=f'{k} threads',
-        key='P2',
+        key='threads checking primes',
         cores=cores,
         pictures=lambda m: [
             chart(f'{k} threads checking {COUNT} numbers ({machine.build()})', m[0].run)
@@ -304,7 +304,7 @@ def test_processes_check_numbers_as_many_times_faster_as_there_are_free_cores(co
         section=SECTION,
         claim='processes check numbers as many times faster as there are free cores',
         variant=f'{cores} processes on {cores} cores',
-        key='P3',
+        key='processes checking primes',
         cores=cores,
         pictures=lambda m: [chart(f'{cores} processes checking {COUNT} numbers', m[0].run)],
     )

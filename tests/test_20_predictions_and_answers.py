@@ -27,21 +27,27 @@ from concur.testing.records import Recorder, Row
 
 SPINNER = {'interval': 0.03, 'switch': 0.005}
 FIGURES = {
-    'G1': {'frames': 10, 'seconds': 0.29, 'gap': 0.0302, **SPINNER},
-    'G2': {'frames': 8, 'seconds': 0.29, 'gap': 0.0352, **SPINNER},
-    'G3': {'frames': 0, 'seconds': 0.2, **SPINNER},
-    'G3 await': {'raised': 1.0},
-    'B1': {'frames': 0, 'seconds': 0.2, **SPINNER},
-    'G6': {'together': 0.104, 'alone': 0.101, 'units': 10},
-    'P2': {'speedup': 0.98, 'units': 2, 'cores': 1.0},
-    'P3': {'speedup': 1.85, 'units': 2, 'cores': 1.93},
-    'K1 waits': {'together': 0.052, 'alone': 0.051, 'units': 10, 'threads': 1, 'cores': 0.01},
-    'K1 turns': {'ratio': 1.02, 'units': 2, 'cores': 1.0},
-    'K1 parallel': {'speedup': 1.9, 'units': 2, 'cores': 1.95},
-    'R3': {'threads_speedup': 1.01, 'threads_cores': 1.0, 'processes_speedup': 1.9,
+    'question 1': {'frames': 10, 'seconds': 0.29, 'gap': 0.0302, **SPINNER},
+    'question 2': {'frames': 8, 'seconds': 0.29, 'gap': 0.0352, **SPINNER},
+    'question 3': {'frames': 0, 'seconds': 0.2, **SPINNER},
+    'question 3 as written': {'raised': 1.0},
+    'the experiment': {'frames': 0, 'seconds': 0.2, **SPINNER},
+    'threads waiting together': {'together': 0.104, 'alone': 0.101, 'units': 10},
+    'threads checking primes': {'speedup': 0.98, 'units': 2, 'cores': 1.0},
+    'processes checking primes': {'speedup': 1.85, 'units': 2, 'cores': 1.93},
+    'coroutines waiting together': {
+        'together': 0.052,
+        'alone': 0.051,
+        'units': 10,
+        'threads': 1,
+        'cores': 0.01,
+    },
+    'coroutines taking turns': {'ratio': 1.02, 'units': 2, 'cores': 1.0},
+    'processes in parallel': {'speedup': 1.9, 'units': 2, 'cores': 1.95},
+    'to_thread': {'threads_speedup': 1.01, 'threads_cores': 1.0, 'processes_speedup': 1.9,
            'ticks': 14, 'loop_free': 1.0},
-    'U4': {'total': 1, 'units': 4},
-    'U5 await': {'total': 1, 'units': 100},
+    'threads losing updates': {'total': 1, 'units': 4},
+    'coroutines losing updates': {'total': 1, 'units': 100},
 }
 SKIPPED = []
 
@@ -169,7 +175,7 @@ def test_a_file_that_cannot_be_read_is_said_in_one_line_and_the_run_goes_on(
 def test_a_skipped_claim_marks_no_prediction_and_says_what_to_run_again(recording_run):
     """A skipped claim is no evidence either way: neither right nor wrong."""
     recording_run.makepyfile(
-        test_recording=RECORDING_TESTS.replace('SKIPPED = []', "SKIPPED = ['G2']")
+        test_recording=RECORDING_TESTS.replace('SKIPPED = []', "SKIPPED = ['question 2']")
     )
     result = run_with(recording_run, predictions.document(RIGHT, 'mine.toml'))
     lines = section(result, 'your')

@@ -116,7 +116,7 @@ def judge(
     """Measure a claim until the evidence passes it, fails it, or runs out; return the passing
     trial's value. ``cores``: the free cores the claim needs the machine to have. ``pictures``:
     the timelines or worker charts of a trial, recorded for the last trial whatever its end.
-    ``key``: the claim's id in the spec, by which its rows are found (``Row.key``).
+    ``key``: the name by which the answers to the notes find its rows (``Row.key``).
     ``reads_cpu_time``: the claim's figures are CPU time, not work done. A core that a neighbour
     on the host slows down still gives its CPU time, so the passive reading alone (other
     programs' CPU time, steal included) says whether the cores were free.

@@ -48,8 +48,8 @@ class Row:
     expected: str  # the bound the claim sets: 'at least 1.60x (0.8 x 2 free cores)'
     compared_with: str  # the control or baseline: 'sequential 0.41 s; 1.98 of 2 cores free'
     test: str = ''  # the test's name, for the HTML report
-    # The claim's id in the spec ('G1', 'K1 turns'), by which the answers to the notes and the
-    # reader's predictions find its figures (``concur.testing.findings``), or ''.
+    # The name by which the answers to the notes and the reader's predictions find this claim's
+    # figures (``concur.testing.findings``): 'question 1', 'coroutines taking turns'; or ''.
     key: str = ''
     # The verdict's figures by name, in the units their names say: {'frames': 10, 'seconds': 0.3}.
     figures: dict[str, float] = field(default_factory=dict, hash=False)
