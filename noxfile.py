@@ -13,7 +13,7 @@ import nox
 nox.options.error_on_missing_interpreters = False
 
 
-@nox.session(python=['3.10', '3.11', '3.12', '3.13', '3.13t', '3.14', '3.14t'])
+@nox.session(python=['3.10', '3.11', '3.12', '3.13', '3.13t', '3.14', '3.14t', '3.15', '3.15t'])
 def tests(session: nox.Session) -> None:
     session.install('-e', '.[test]')
     session.run('pytest', '-q', *session.posargs)
