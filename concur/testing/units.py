@@ -168,3 +168,9 @@ def check_in_turn(n: int, turn: Waitable, then: Settable | None = None) -> Prime
     if then is not None:
         then.set()
     return result
+
+
+def append_and_return(items: list[T], item: T) -> list[T]:
+    """Append ``item`` to the list this unit was given, and return that list."""
+    items.append(item)
+    return items
