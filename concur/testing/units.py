@@ -8,6 +8,7 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 from __future__ import annotations
 
 import multiprocessing.synchronize
+import os
 import queue
 import threading
 import time
@@ -174,3 +175,22 @@ def append_and_return(items: list[T], item: T) -> list[T]:
     """Append ``item`` to the list this unit was given, and return that list."""
     items.append(item)
     return items
+
+
+# The queue on which a pool's worker process says that a task of it has started (see
+# ``tell_starts``): set in each worker by the pool's initializer, since a pool's task cannot be
+# handed a multiprocessing queue as an argument.
+_STARTS: list[Queue[int]] = []
+
+
+def tell_starts(starts: Queue[int]) -> None:
+    """A pool's initializer: keep ``starts`` in this worker process for ``busy_and_tell``."""
+    _STARTS[:] = [starts]
+
+
+def busy_and_tell(seconds: float) -> int:
+    """A pool's task: put this worker's pid on the queue given to ``tell_starts``, then keep a core
+    busy for ``seconds``; return the pid."""
+    _STARTS[0].put(os.getpid())
+    busy(seconds)
+    return os.getpid()
