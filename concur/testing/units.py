@@ -7,6 +7,7 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing.synchronize
 import os
 import queue
@@ -17,9 +18,10 @@ from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple, TypeVar
 
-from concur import machine
+from concur import machine, spinner_async
 from concur.checkers import PrimeResult, check_prime
 from concur.protocols import Queue, Settable, Unit, Waitable
+from concur.spinner import ANSWER
 from concur.timeouts import JOIN_TIMEOUT
 
 T = TypeVar('T')
@@ -194,3 +196,25 @@ def busy_and_tell(seconds: float) -> int:
     _STARTS[0].put(os.getpid())
     busy(seconds)
     return os.getpid()
+
+
+async def block(seconds: float, blocking: Settable) -> int:
+    """The experiment's mistake in a task: set ``blocking``, then sleep without awaiting."""
+    blocking.set()
+    time.sleep(seconds)  # the line at which the loop is stuck: what asyncio pstree names
+    return ANSWER
+
+
+BLOCKER = 'blocker'  # the name of the task that runs ``block``
+
+
+def block_the_loop(seconds: float, blocking: Settable) -> None:
+    """Run the coroutine spinner's supervisor around ``block`` in a task of its own, the frames
+    thrown away: a program whose event loop is stuck for ``seconds``, for another process to
+    look at."""
+
+    def work() -> asyncio.Task[int]:
+        return asyncio.create_task(block(seconds, blocking), name=BLOCKER)
+
+    with open(os.devnull, 'w') as out:
+        asyncio.run(spinner_async.supervisor(work, out=out))
