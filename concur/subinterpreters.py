@@ -49,8 +49,12 @@ def check_in_interpreters(
     results: dict[str, list[PrimeResult]] = {}
     made = [interpreters.create() for _ in names]
     try:
+        # Each interpreter imports the checker (its first call), then they all start at once.
+        ready = threading.Barrier(count)
 
         def run(i: int) -> None:
+            made[i].call(check_share, ())
+            ready.wait(JOIN_TIMEOUT)
             done = made[i].call(check_share, numbers[i::count])
             results[names[i]] = [PrimeResult(r[0], r[1], r[2], names[i], r[4]) for r in done]
 

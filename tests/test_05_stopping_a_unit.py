@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 
 import pytest
 from claims import WAKE_LATE, finish, first_then
@@ -244,8 +245,12 @@ def stop_a_pool(start_method: str, stop: str) -> PoolStopped:
         workers = list(pool._processes.values())
         told = time.perf_counter()
         getattr(pool, stop)()
-        for worker in workers:
-            worker.join(JOIN_TIMEOUT)
+        # Their ends are watched, not joined: the pool's own thread joins them too, and under
+        # forkserver a second reader of a child's exit code may read none and report 255.
+        running = {worker.sentinel for worker in workers}
+        deadline = told + JOIN_TIMEOUT
+        while running and time.perf_counter() < deadline:
+            running -= set(wait(list(running), deadline - time.perf_counter()))
         latency = time.perf_counter() - told
         outcomes = [
             type(error).__name__ if error else 'a result'
