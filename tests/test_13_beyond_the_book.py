@@ -24,10 +24,10 @@ from claims import (
     worker_chart,
 )
 
-from concur import loops, machine, subinterpreters
+from concur import gil_switch, loops, machine, subinterpreters
 from concur.checkers import PrimeResult
 from concur.primes import Number
-from concur.testing import gil_switch, measure, units
+from concur.testing import measure, units
 from concur.testing.evidence import Machine, Verdict, exact, judge
 from concur.testing.workload import hard_numbers, ns
 from concur.timeouts import JOIN_TIMEOUT

@@ -2,7 +2,7 @@
 
 A free-threaded build (3.13t and later) runs without the GIL unless told otherwise: ``-X gil=1``
 (or ``PYTHON_GIL=1``) turns it back on for the whole process, ``-X gil=0`` keeps it off. ``race``
-starts ``python -X gil=0|1 -m concur.testing.gil_switch K N...``: in that one child, one worker
+starts ``python -X gil=0|1 -m concur.gil_switch K N...``: in that one child, one worker
 thread of the ``threads`` checker checks the numbers, then K worker threads, then one again; the
 child prints what it measured as JSON. Only the switch differs between two such children.
 """
