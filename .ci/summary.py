@@ -14,8 +14,11 @@ from pathlib import Path
 
 # pytest's closing line: "2 failed, 150 passed, 3 skipped in 31.02s" with -q, between "=" with -v.
 CLOSING = re.compile(r'^=* ?((?:\d+ \w+, )*\d+ \w+|no tests ran) in ([\d.]+)s')
-# The line where ruff or mypy sums up what it found.
-VERDICT = re.compile(r'^(Found \d+|\d+ files? (would be|already)|All checks passed|Success)')
+# The line where ruff, mypy, check-jsonschema or zizmor sums up what it found.
+VERDICT = re.compile(
+    r'^(Found \d+|\d+ files? (would be|already)|All checks passed|Success'
+    r'|ok -- validation done|Schema validation errors|No findings|\d+ findings?)'
+)
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
 SHOWN = ('passed', 'skipped', 'failed')
 # pytest's short summary (-ra) names each failed test and the first line of why.

@@ -18,6 +18,7 @@ from concur import (
     checkers,
     clocked,
     gil_release,
+    gil_switch,
     machine,
     offload,
     predictions,
@@ -135,6 +136,9 @@ def checker(args: argparse.Namespace) -> tuple[Checker, tuple[type[Exception], .
 # How long one share of work takes in the release and offload demos, by default: long enough to
 # watch, short enough that a few shares one after another take a few seconds.
 SHARE_SECONDS = 0.5
+# The gil-switch demo: one thread checks this many copies of a prime in about this long.
+GIL_SWITCH_NUMBERS = 8
+GIL_SWITCH_SECONDS = 1.0
 
 
 def share(work: str, seconds: float) -> tuple[Callable[[int], object], int, str]:
@@ -289,6 +293,30 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_gil_switch(args: argparse.Namespace) -> int:
+    if not machine.free_threaded_build():
+        args.parser.error(
+            'needs a free-threaded build (CPython 3.13t or later), the only one that can switch '
+            f'the GIL on and off; this is {machine.describe()}'
+        )
+    k, count = args.threads, GIL_SWITCH_NUMBERS
+    n = primes.calibrated_prime(args.seconds / count)
+    print(
+        f'one thread, then {k} threads, check is_prime({n:_}) {count} times, about '
+        f'{args.seconds:g} s here for one thread, in a child of this Python started with the GIL '
+        'off, then on:'
+    )
+    for gil in (False, True):
+        raced = gil_switch.race(gil, [n] * count, k)
+        print(
+            f'  {raced.switch} (GIL {"on" if raced.gil else "off"}): one thread {raced.one:.2f} s, '
+            f'{k} threads {raced.seconds:.2f} s: {raced.speedup:.2f}x as fast, '
+            f'on {raced.cores:.2f} cores'
+        )
+    print('One build, the same threads: without the GIL they run at once, with it they take turns.')
+    return 0
+
+
 def parser() -> Parser:
     top = Parser(prog='python -m concur', description=__doc__)
     demos = top.add_subparsers(title='demos', dest='demo', required=True, parser_class=Parser)
@@ -418,6 +446,28 @@ def parser() -> Parser:
     )
     predict.add_argument('--force', action='store_true', help='replace the file if it exists')
     predict.set_defaults(run=run_predict, parser=predict)
+    switch = demos.add_parser(
+        'gil-switch',
+        help='free-threaded builds: the same threads with the GIL switched off, then on',
+        description='On a free-threaded build (3.13t or later), time one thread and then k '
+        'threads checking the same numbers in a child started with -X gil=0, then in one '
+        'started with -X gil=1: the switch alone decides whether the threads run at once.',
+    )
+    switch.add_argument(
+        'threads',
+        nargs='?',
+        type=workers,
+        default=cores,
+        help=f'how many threads (default: the {cores} usable cores)',
+    )
+    switch.add_argument(
+        '--seconds',
+        type=seconds,
+        default=GIL_SWITCH_SECONDS,
+        help=f'how long one thread takes for all the numbers here (default: '
+        f'{GIL_SWITCH_SECONDS:g})',
+    )
+    switch.set_defaults(run=run_gil_switch, parser=switch)
     return top
 
 

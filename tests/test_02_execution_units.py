@@ -25,14 +25,16 @@ import psutil
 import pytest
 from claims import WAKE_LATE, finish, run_together
 
-from concur import spinner, spinner_async
+from concur import machine, shutdown, spinner, spinner_async
 from concur.protocols import Queue
+from concur.shutdown import Consumed
 from concur.testing import units
 from concur.testing.evidence import Machine, Verdict, exact, judge
 from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'execution units'
 # Handing items over, a unit blocks when its queue holds this many: the units take turns.
+SECTION = 'execution units'
 QUEUE_SIZE = 10
 ITEMS = list(range(100))
 
@@ -144,6 +146,134 @@ def test_each_model_has_a_queue_that_delivers_items_in_the_order_they_were_put(m
     assert received == ITEMS, (
         f'expected {kind} to deliver 0, 1, 2, ... 99 in order, got {received[:8]} ...: '
         f'a queue between execution units is first in, first out'
+    )
+
+
+# ---- V3: a queue shut down (3.13) ends its consumers without a poison pill -------------------
+# Beside the queues, not the prime checkers' 0: shutdown() belongs to the queues of threads and
+# tasks, and the process checkers' multiprocessing queues have none.
+
+JOBS = list(range(1, 7))
+CONSUMERS = 2
+ENDINGS = {'shutdown()': False, 'shutdown(immediate=True)': True}
+
+
+def needs_shutdown() -> None:
+    if not shutdown.HAS_SHUTDOWN:
+        pytest.skip(f'needs {shutdown.NEEDS}; this is {machine.describe()}')
+
+
+def consumers_of_a_shut_down_thread_queue(immediate: bool) -> tuple[list[Consumed[int]], bool]:
+    jobs: queue.Queue[int] = queue.Queue()
+    for n in JOBS:
+        jobs.put(n)
+    shutdown.shut_down(jobs, immediate)
+    ended: list[Consumed[int]] = []
+    consumers = [
+        threading.Thread(target=lambda: ended.append(shutdown.consume(jobs)))
+        for _ in range(CONSUMERS)
+    ]
+    run_together(consumers)
+    return ended, shutdown.refuses_put(jobs)
+
+
+async def consumers_of_a_shut_down_task_queue(
+    immediate: bool,
+) -> tuple[list[Consumed[int]], bool]:
+    jobs: asyncio.Queue[int] = asyncio.Queue()
+    for n in JOBS:
+        jobs.put_nowait(n)
+    shutdown.shut_down(jobs, immediate)
+    ended = await asyncio.gather(*(shutdown.consume_async(jobs) for _ in range(CONSUMERS)))
+    return list(ended), shutdown.refuses_put(jobs)
+
+
+SHUT_DOWN_QUEUES: dict[str, Callable[[bool], tuple[list[Consumed[int]], bool]]] = {
+    'thread': consumers_of_a_shut_down_thread_queue,
+    'async': lambda immediate: asyncio.run(consumers_of_a_shut_down_task_queue(immediate)),
+}
+
+
+@pytest.mark.parametrize('ending', ENDINGS)
+@pytest.mark.parametrize('model', SHUT_DOWN_QUEUES)
+def test_consumers_end_without_a_poison_pill_when_their_queue_is_shut_down(model, ending, report):
+    """shutdown() tells every consumer at once: get() hands out what is left, then raises
+    ShutDown; with immediate=True what is left is thrown away. Then put() raises it too."""
+    needs_shutdown()
+    immediate = ENDINGS[ending]
+    ended, refused = SHUT_DOWN_QUEUES[model](immediate)
+    taken = sorted(n for consumer in ended for n in consumer.items)
+    expected = [] if immediate else JOBS
+    exact(
+        Verdict(
+            taken == expected and all(c.shut_down for c in ended) and refused,
+            measured=f'taken {taken}; {sum(c.shut_down for c in ended)} of {CONSUMERS} '
+            f'consumers ended by ShutDown; put() afterwards '
+            f'{"raised ShutDown" if refused else "was taken"}',
+            expected=f'taken {expected or "nothing"}, every consumer ended by ShutDown, put() '
+            'raising it',
+            meaning='a shut-down queue ends its consumers by itself, without a 0 per consumer',
+        ),
+        report=report,
+        section=SECTION,
+        claim='a queue shut down ends its consumers without a poison pill',
+        variant=f'{model}, {ending}',
+    )
+
+
+def woken_thread_consumer() -> Consumed[int]:
+    jobs: queue.Queue[int] = queue.Queue()
+    ended: list[Consumed[int]] = []
+    consumer = threading.Thread(target=lambda: ended.append(shutdown.consume(jobs)))
+    consumer.start()
+    # Polled: nothing tells from outside when a thread starts to wait in get(), but the
+    # condition it waits on lists it among its waiters.
+    deadline = time.perf_counter() + JOIN_TIMEOUT
+    while not jobs.not_empty._waiters and time.perf_counter() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.001)
+    shutdown.shut_down(jobs)
+    finish(consumer)
+    return ended[0]
+
+
+async def woken_task_consumer() -> Consumed[int]:
+    jobs: asyncio.Queue[int] = asyncio.Queue()
+    consumer = asyncio.create_task(shutdown.consume_async(jobs))
+    await asyncio.sleep(0)  # one turn: the consumer runs up to its get() on the empty queue
+    shutdown.shut_down(jobs)
+    return await asyncio.wait_for(consumer, JOIN_TIMEOUT)
+
+
+WOKEN: dict[str, Callable[[], Consumed[int]]] = {
+    'thread': woken_thread_consumer,
+    'async': lambda: asyncio.run(woken_task_consumer()),
+}
+
+
+@pytest.mark.parametrize('model', WOKEN)
+def test_a_consumer_waiting_on_an_empty_queue_is_woken_with_shutdown_when_it_is_shut_down(
+    model, report
+):
+    """A consumer waiting in get() for an item that will never come is woken by shutdown(), with
+    ShutDown: the waiting ends, where without a pill it would wait forever."""
+    needs_shutdown()
+    consumer = WOKEN[model]()
+    # The consumer waits at most JOIN_TIMEOUT for an item, and a queue shut down while it waited
+    # raises ShutDown when that bound ends too: woken means long before it.
+    woken = consumer.shut_down and consumer.waited < JOIN_TIMEOUT / 2
+    exact(
+        Verdict(
+            woken and not consumer.items,
+            measured=f'{"ShutDown" if consumer.shut_down else "no ShutDown"} after '
+            f'{1000 * consumer.waited:.1f} ms of waiting',
+            expected=f'woken with ShutDown, no item, well before its own bound of '
+            f'{JOIN_TIMEOUT:g} s',
+            meaning='shutdown() must wake a consumer that waits, or it waits for ever',
+        ),
+        report=report,
+        section=SECTION,
+        claim='a consumer waiting on a queue is woken when it is shut down',
+        variant=model,
     )
 
 
@@ -312,7 +442,7 @@ def test_a_thread_wanting_a_held_lock_waits_about_as_long_as_the_holder_keeps_it
         contend,
         verdict,
         report=report,
-        section='execution units',
+        section=SECTION,
         claim='a thread waits for a held lock as long as the holder keeps it',
         cores=1,
     )

@@ -11,14 +11,17 @@ ended, so that a stop shows how far the worker got: "stopped" is a worker with s
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import math
+import multiprocessing.queues
 import signal
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 
 import pytest
 from claims import WAKE_LATE, finish, first_then
@@ -211,6 +214,86 @@ def test_a_busy_process_is_ended_from_outside_at_once_by_terminate(start_method,
         claim='terminate() ends a busy process at once',
         variant=f'{start_method}, time',
         cores=1,
+    )
+
+
+# ---- V4: a pool's busy workers stopped from outside (3.14) --------------------------------------
+
+HAS_POOL_TERMINATION = hasattr(concurrent.futures.ProcessPoolExecutor, 'terminate_workers')
+POOL_WORKERS = 2
+# terminate_workers() sends what terminate() sends; kill_workers() what kill() does: SIGKILL on
+# POSIX, which no handler can catch (on Windows both call TerminateProcess).
+POOL_STOPS = {'terminate_workers': TERMINATED, 'kill_workers': -getattr(signal, 'SIGKILL', 15)}
+
+
+@dataclass(frozen=True)
+class PoolStopped:
+    exitcodes: list[int | None]  # of the pool's worker processes, once joined
+    outcomes: list[str]  # what each busy task's future holds: its result, or its exception
+    latency: float  # seconds from the call to the last worker's end
+
+
+def stop_a_pool(start_method: str, stop: str) -> PoolStopped:
+    """Busy a pool's every worker with a second of work, then stop them all with ``stop``."""
+    ctx = machine.context(start_method)
+    starts: multiprocessing.queues.Queue[int] = ctx.Queue()
+    pool = concurrent.futures.ProcessPoolExecutor(
+        POOL_WORKERS, mp_context=ctx, initializer=units.tell_starts, initargs=(starts,)
+    )
+    try:
+        futures = [pool.submit(units.busy_and_tell, MANY_STEPS * STEP) for _ in range(POOL_WORKERS)]
+        for _ in futures:
+            starts.get(timeout=JOIN_TIMEOUT)  # every worker busy with a task
+        # The pool's own processes, kept before the call: it forgets them as it shuts down.
+        workers = list(pool._processes.values())
+        told = time.perf_counter()
+        getattr(pool, stop)()
+        # Their ends are watched, not joined: the pool's own thread joins them too, and under
+        # forkserver a second reader of a child's exit code may read none and report 255.
+        running = {worker.sentinel for worker in workers}
+        deadline = told + JOIN_TIMEOUT
+        while running and time.perf_counter() < deadline:
+            running -= set(wait(list(running), deadline - time.perf_counter()))
+        latency = time.perf_counter() - told
+        outcomes = [
+            type(error).__name__ if error else 'a result'
+            for error in (future.exception(JOIN_TIMEOUT) for future in futures)
+        ]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        starts.close()
+        starts.join_thread()
+    return PoolStopped([worker.exitcode for worker in workers], outcomes, latency)
+
+
+@pytest.mark.parametrize('stop', POOL_STOPS)
+def test_a_pools_busy_workers_are_ended_from_outside_by_terminate_workers_or_kill_workers(
+    start_method, stop, report
+):
+    """Since 3.14 a ProcessPoolExecutor can do to its busy workers what terminate() and kill()
+    do to one process: end them wherever they are; their tasks end with the pool broken."""
+    if not HAS_POOL_TERMINATION:
+        pytest.skip(
+            'needs ProcessPoolExecutor.terminate_workers() and kill_workers(), new in '
+            f'Python 3.14; this is {machine.describe()}'
+        )
+    stopped = stop_a_pool(start_method, stop)
+    expected = POOL_STOPS[stop]
+    exact(
+        Verdict(
+            stopped.exitcodes == [expected] * POOL_WORKERS
+            and 'a result' not in stopped.outcomes
+            and stopped.latency < MANY_STEPS * STEP / 2,
+            measured=f'exit codes {stopped.exitcodes}, futures: {", ".join(stopped.outcomes)}; '
+            f'gone {1000 * stopped.latency:.1f} ms after {stop}()',
+            expected=f'exit code {expected} for each of {POOL_WORKERS}, no result, gone well '
+            f'within the {MANY_STEPS * STEP:g} s of work they had',
+            meaning=f'{stop}() must end busy workers from outside, as terminate() ends one process',
+        ),
+        report=report,
+        section=SECTION,
+        claim="a pool's busy workers are ended from outside",
+        variant=f'{start_method}, {stop}()',
     )
 
 

@@ -2,14 +2,20 @@
 
 Coroutines take turns only at ``await``. A coroutine that sleeps with ``time.sleep()`` never gives
 the turn away, so the spinner task gets no chance to run; ``await asyncio.sleep()`` does give it.
-asyncio's debug mode watches for such hogs and names them.
+asyncio's debug mode watches for such hogs and names them once they return; since 3.14, ``python -m
+asyncio ps`` and ``pstree`` name them from another process while they block.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
+import multiprocessing
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
@@ -17,10 +23,12 @@ from typing import NamedTuple
 import pytest
 from claims import Stopwatch, frame_figures, frames_timeline, frames_verdict
 
-from concur import spinner, spinner_async
+from concur import machine, spinner, spinner_async
+from concur.testing import units
 from concur.testing.evidence import Verdict, exact, judge
 from concur.testing.framelog import FrameLog, Written
 from concur.testing.records import Timeline
+from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
 WORK = 0.2
 INTERVAL = 0.03
@@ -143,4 +151,82 @@ def test_asyncio_debug_mode_names_the_coroutine_that_blocks_the_loop(caplog):
     assert not logged['awaiting_slow'], (
         'expected no slow step when the work awaits asyncio.sleep(), '
         f'asyncio logged {logged["awaiting_slow"]}'
+    )
+
+
+# ---- V5: naming the blocker from outside (3.14) -------------------------------------------------
+
+HAS_ASYNCIO_PS = sys.version_info >= (3, 14)
+
+
+def look_from_outside() -> dict[str, subprocess.CompletedProcess[str]]:
+    """Start a process whose loop is stuck in ``units.block``; once it is, run ``python -m asyncio
+    ps PID`` and ``pstree PID`` on it, each within DEMO_TIMEOUT; then kill it."""
+    ctx = multiprocessing.get_context()
+    blocking = ctx.Event()
+    child = ctx.Process(
+        target=units.block_the_loop, args=(DEMO_TIMEOUT, blocking), name='blocked loop'
+    )
+    child.start()
+    try:
+        assert blocking.wait(JOIN_TIMEOUT), 'the child never reached its time.sleep'
+        return {
+            command: subprocess.run(
+                [sys.executable, '-m', 'asyncio', command, str(child.pid)],
+                capture_output=True,
+                text=True,
+                timeout=DEMO_TIMEOUT,
+            )
+            for command in ('ps', 'pstree')
+        }
+    finally:
+        child.kill()
+        child.join(JOIN_TIMEOUT)
+
+
+def sleep_line() -> str:
+    """Where ``units.block`` calls time.sleep, as pstree writes a place: FILE:LINE."""
+    lines, first = inspect.getsourcelines(units.block)
+    at = next(i for i, line in enumerate(lines) if 'time.sleep(' in line)
+    return f'{inspect.getsourcefile(units.block)}:{first + at}'
+
+
+def test_asyncio_ps_and_pstree_name_the_task_that_blocks_the_loop_from_another_process(report):
+    """python -m asyncio ps and pstree read a running program's tasks from outside, while its
+    loop is stuck: the task in time.sleep is shown at that line, the others at an await. Debug
+    mode names the blocker only once it returns; these name it while it blocks."""
+    if not HAS_ASYNCIO_PS:
+        pytest.skip(
+            f'needs python -m asyncio ps and pstree, new in Python 3.14; this is '
+            f'{machine.describe()}'
+        )
+    seen = look_from_outside()
+    refused = [r.stderr.strip() for r in seen.values() if r.returncode and 'ermi' in r.stderr]
+    if refused:
+        pytest.skip(
+            "this process may not read another process's memory (ptrace), which python -m "
+            f'asyncio ps needs: {refused[0].splitlines()[-1]}'
+        )
+    ps, tree = seen['ps'].stdout, seen['pstree'].stdout
+    place = sleep_line()
+    # ps's columns are padded with spaces: thread, task id, task name, coroutine stack, ...
+    cells = [re.split(r'\s{2,}', line.strip()) for line in ps.splitlines()[2:] if line.strip()]
+    rows = {row[2]: row[3] for row in cells if len(row) > 3}
+    exact(
+        Verdict(
+            rows.get(units.BLOCKER) == 'block'
+            and f'block {place}' in tree
+            and 'spin' in ps
+            and all(r.returncode == 0 for r in seen.values()),
+            measured=f'ps: tasks {rows} (exit {seen["ps"].returncode}); pstree '
+            + ('shows block at the time.sleep line' if place in tree else f'shows {tree!r}')
+            + f' (exit {seen["pstree"].returncode}) {seen["pstree"].stderr.strip()}',
+            expected=f'ps listing the {units.BLOCKER} task in block() beside the spinner task; '
+            f'pstree showing block at {place.rsplit("/", 1)[-1]}, its time.sleep',
+            meaning='a loop blocked by time.sleep can be looked at from another process, which '
+            'names the task and the line that hold it',
+        ),
+        report=report,
+        section=SECTION,
+        claim='asyncio ps and pstree name the blocking task from another process',
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from claims import run_demo
 
-from concur import checkers, spinner, supervisors
+from concur import checkers, machine, spinner, supervisors
 from concur.__main__ import main
 from concur.testing.framelog import count_frames
 from concur.testing.workload import ns
@@ -118,3 +118,19 @@ def test_offload_demo_awaits_one_call_then_k_at_once_while_the_loop_ticks(to, ca
     assert min(figures(one)[2], figures(again)[2]) == 1.0, f'{one}\n{again}'
 
     assert ('to_thread' if to == 'thread' else 'process pool') in why, why
+
+
+@pytest.mark.cpu
+def test_gil_switch_demo_times_the_same_threads_with_the_gil_off_then_on():
+    """`python -m concur gil-switch` (free-threaded builds) runs one thread, then k threads, in a
+    child started with -X gil=0, then in one started with -X gil=1, and says what each did."""
+    if not machine.free_threaded_build():
+        pytest.skip(
+            f'needs a free-threaded build (CPython 3.13t or later); this is {machine.describe()}'
+        )
+    result = run_demo('gil-switch', '2', '--seconds', '0.2')
+    assert result.returncode == 0, result.stderr
+    _, off, on, why = result.stdout.splitlines()
+    assert off.lstrip().startswith('-X gil=0 (GIL off): one thread'), off
+    assert on.lstrip().startswith('-X gil=1 (GIL on): one thread'), on
+    assert 'take turns' in why, why

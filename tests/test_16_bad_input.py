@@ -17,6 +17,7 @@ from claims import NO_DASK, run_demo
 from concur import (
     checkers,
     gil_release,
+    machine,
     primes,
     spinner,
     spinner_async,
@@ -312,3 +313,37 @@ def test_predict_refuses_an_output_it_cannot_write_in_one_line_with_status_2(
     assert len(lines) == 1 and 'error' in lines[0] and where in lines[0], result.stderr
     assert not result.stdout, f'expected no question asked, got {result.stdout[:200]}'
     assert (tmp_path / 'mine.toml').read_text(encoding='utf-8') == 'question-1 = "late"\n'
+
+
+# ---- the gil-switch demo: free-threaded builds only -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    'args',
+    [['gil-switch', '0'], ['gil-switch', 'two'], ['gil-switch', '--seconds', '0']],
+    ids=' '.join,
+)
+def test_gil_switch_command_refuses_bad_arguments_in_one_line_with_status_2(args, capsys):
+    """A learner who mistypes gets told what was wrong, in one line, not a traceback."""
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(error.splitlines()) == 1 and 'error' in error, error
+
+
+def test_gil_switch_command_says_in_one_line_that_a_build_with_the_gil_has_no_switch():
+    """-X gil=0 needs a free-threaded build: elsewhere the demo names the build it needs and the
+    one it found, with status 2, before it starts anything."""
+    if machine.free_threaded_build():
+        pytest.skip(f'this build has the switch: {machine.describe()}')
+    result = run_demo('gil-switch')
+    lines = result.stderr.strip().splitlines()
+    assert (
+        result.returncode == 2
+        and len(lines) == 1
+        and 'free-threaded build' in lines[0]
+        and machine.describe() in lines[0]
+        and 'Traceback' not in result.stderr
+    ), f'expected one line naming the build needed and status 2, got {result.returncode}: ' + (
+        result.stderr
+    )

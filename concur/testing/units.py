@@ -7,7 +7,9 @@ a lambda would not do. The same functions serve threads, and the ``_async`` ones
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing.synchronize
+import os
 import queue
 import threading
 import time
@@ -16,9 +18,10 @@ from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple, TypeVar
 
-from concur import machine
+from concur import machine, spinner_async
 from concur.checkers import PrimeResult, check_prime
 from concur.protocols import Queue, Settable, Unit, Waitable
+from concur.spinner import ANSWER
 from concur.timeouts import JOIN_TIMEOUT
 
 T = TypeVar('T')
@@ -168,3 +171,50 @@ def check_in_turn(n: int, turn: Waitable, then: Settable | None = None) -> Prime
     if then is not None:
         then.set()
     return result
+
+
+def append_and_return(items: list[T], item: T) -> list[T]:
+    """Append ``item`` to the list this unit was given, and return that list."""
+    items.append(item)
+    return items
+
+
+# The queue on which a pool's worker process says that a task of it has started (see
+# ``tell_starts``): set in each worker by the pool's initializer, since a pool's task cannot be
+# handed a multiprocessing queue as an argument.
+_STARTS: list[Queue[int]] = []
+
+
+def tell_starts(starts: Queue[int]) -> None:
+    """A pool's initializer: keep ``starts`` in this worker process for ``busy_and_tell``."""
+    _STARTS[:] = [starts]
+
+
+def busy_and_tell(seconds: float) -> int:
+    """A pool's task: put this worker's pid on the queue given to ``tell_starts``, then keep a core
+    busy for ``seconds``; return the pid."""
+    _STARTS[0].put(os.getpid())
+    busy(seconds)
+    return os.getpid()
+
+
+async def block(seconds: float, blocking: Settable) -> int:
+    """The experiment's mistake in a task: set ``blocking``, then sleep without awaiting."""
+    blocking.set()
+    time.sleep(seconds)  # the line at which the loop is stuck: what asyncio pstree names
+    return ANSWER
+
+
+BLOCKER = 'blocker'  # the name of the task that runs ``block``
+
+
+def block_the_loop(seconds: float, blocking: Settable) -> None:
+    """Run the coroutine spinner's supervisor around ``block`` in a task of its own, the frames
+    thrown away: a program whose event loop is stuck for ``seconds``, for another process to
+    look at."""
+
+    def work() -> asyncio.Task[int]:
+        return asyncio.create_task(block(seconds, blocking), name=BLOCKER)
+
+    with open(os.devnull, 'w') as out:
+        asyncio.run(spinner_async.supervisor(work, out=out))

@@ -1,0 +1,46 @@
+"""An event loop per thread: each thread runs ``asyncio.run`` on its own share of the work.
+
+One event loop runs one task at a time, so CPU-heavy handlers in one loop take turns however many
+tasks there are. Several threads, each with a loop of its own, are as parallel as threads are:
+in parallel on a free-threaded build without the GIL, taking turns with it (the pattern of
+CPython 3.14's guide to asyncio on free-threaded builds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+
+from concur.checkers import PrimeResult, check_prime, valid_numbers, worker_count
+from concur.timeouts import JOIN_TIMEOUT
+
+
+async def handle(n: int) -> PrimeResult:
+    """A CPU-heavy handler: it checks ``n`` without awaiting anything."""
+    return check_prime(n)
+
+
+async def serve(numbers: Iterable[int]) -> list[PrimeResult]:
+    """Run a handler task per number in this thread's loop; the results as they were done."""
+    return list(await asyncio.gather(*(handle(n) for n in numbers)))
+
+
+def loops(numbers: Iterable[int], threads: int | None = None) -> list[PrimeResult]:
+    """Check the numbers in ``threads`` threads (default: the usable cores), each running an
+    event loop of its own over every ``threads``-th number."""
+    numbers, threads = valid_numbers(numbers), worker_count(threads)
+    shares: list[list[PrimeResult]] = [[] for _ in range(threads)]
+
+    def run(i: int) -> None:
+        shares[i] = asyncio.run(serve(numbers[i::threads]))
+
+    units = [threading.Thread(target=run, args=(i,), name=f'loop-{i}') for i in range(threads)]
+    for unit in units:
+        unit.start()
+    for unit in units:
+        unit.join(JOIN_TIMEOUT)
+    running = [unit.name for unit in units if unit.is_alive()]
+    if running:
+        raise RuntimeError(f'{running} still running {JOIN_TIMEOUT} s after their work was due')
+    return [result for share in shares for result in share]
