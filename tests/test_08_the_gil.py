@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import pytest
 from claims import (
@@ -406,7 +406,7 @@ def test_coroutine_spinner_spins_when_is_prime_runs_in_a_thread_or_a_process(
         delay=lambda _: switch_delay() if beside_a_thread else 0.0,
         why=f' + up to the switch interval ({machine.build()})' if beside_a_thread else '',
     )
-    ran: clocked.Clocked = run.answer
+    ran = cast(clocked.Clocked, run.answer)
     where = 'another thread of this process' if beside_a_thread else 'another process'
     exact(
         Verdict(
