@@ -12,9 +12,8 @@ import os
 import sys
 import threading
 import time
-from multiprocessing import resource_tracker
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import psutil
 import pytest
@@ -209,6 +208,13 @@ def cpu_of_ended_child(pid: int) -> float:
     return times.user + times.system
 
 
+# The start method of the children whose CPU time the tests read: fork, whatever the default. A
+# forkserver's children are the forkserver's, not ours to wait for; a spawned child needs
+# multiprocessing's resource tracker, a process whose start-up goes on after ensure_running()
+# returns and would be counted with the child's time when it is the first (seen: 0.03 s).
+CHILD_OF_OURS: Final = 'fork'
+
+
 @pytest.mark.cpu(cores=1)
 @pytest.mark.skipif(
     not sys.platform.startswith('linux'),
@@ -217,12 +223,7 @@ def cpu_of_ended_child(pid: int) -> float:
 def test_measure_counts_a_child_process_once_whether_or_not_it_was_joined():
     """Linux adds a child's CPU time to its parent's counters only once the parent joins it;
     ``Usage`` also reads the children it has not joined yet, and counts each child once."""
-    # spawn, whatever the default: a forkserver's children are the forkserver's, not ours to
-    # wait for
-    ctx = multiprocessing.get_context('spawn')
-    # A spawned child needs multiprocessing's resource tracker, a process of its own: start it
-    # first, or its start-up would be counted with the child's time.
-    resource_tracker.ensure_running()
+    ctx = multiprocessing.get_context(CHILD_OF_OURS)
     for join_inside in (False, True):
         child = ctx.Process(target=units.busy, args=(BLOCK,))
         with Usage() as usage:
@@ -241,6 +242,55 @@ def test_measure_counts_a_child_process_once_whether_or_not_it_was_joined():
             f'({"joined" if join_inside else "not yet joined"})',
             meaning="a child's CPU time counts once, whether or not it has been joined",
         )
+
+
+def this_tree_busy() -> float:
+    """CPU seconds of this process and the children it has joined: the whole machine's count on a
+    machine where nothing else runs."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+@pytest.mark.cpu(cores=1)
+@pytest.mark.skipif(
+    not sys.platform.startswith('linux'),
+    reason='reads a joined child through the counters Linux gives its parent',
+)
+def test_measure_counts_a_child_process_as_this_blocks_cpu_and_not_as_other_programs(
+    monkeypatch,
+):
+    """On a machine whose only load is this process and its child, the child's CPU time is the
+    block's: counted in its cores, and none of it in what other programs took, so a claim that
+    starts processes never reads them as load."""
+    monkeypatch.setattr(measure, '_machine_busy', this_tree_busy)
+    ctx = multiprocessing.get_context(CHILD_OF_OURS)
+    child = ctx.Process(target=units.busy, args=(BLOCK,))
+    with Usage() as usage:
+        child.start()
+        assert child.pid is not None
+        own = cpu_of_ended_child(child.pid)
+        finish(child)
+    assert_between(
+        usage.children_cpu,
+        own - ROUNDING,
+        own + ROUNDING,
+        what=f'CPU seconds counted for a child that itself counted {own:.2f} s',
+        meaning="a child's CPU time is the block's",
+    )
+    assert_between(
+        usage.cores * usage.wall,
+        usage.cpu + own - ROUNDING,
+        usage.cpu + own + ROUNDING,
+        what=f'CPU seconds in the cores read (the block {usage.cpu:.2f} s, its child {own:.2f} s)',
+        meaning="the cores a block used include its children's",
+    )
+    assert_at_most(
+        usage.others,
+        ROUNDING,
+        what='CPU seconds of other programs, where the only other process was our child',
+        meaning="a child's CPU time read as other programs' makes every claim that starts "
+        'processes read a busy machine',
+    )
 
 
 def busy_then_wait(worked: threading.Event, may_end: threading.Event) -> None:
