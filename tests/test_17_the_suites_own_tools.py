@@ -32,7 +32,7 @@ from claims import (
 from concur import clocked, gil_release, machine, primes
 from concur.primes import PRIME_FIXTURE, is_prime
 from concur.testing import evidence, measure, units
-from concur.testing.evidence import Machine, Verdict, judge
+from concur.testing.evidence import Machine, Verdict, exact, judge
 from concur.testing.framelog import Written
 from concur.testing.measure import Usage
 from concur.testing.records import Recorder, Row, load
@@ -492,6 +492,35 @@ def test_judge_records_a_row_before_it_fails_or_skips(machine_reads):
     assert statuses(recorded) == ['failed']
 
 
+def test_judge_records_a_skipped_row_when_its_trials_run_out(machine_reads):
+    """A claim the machine could not show is skipped in the report too, never shown as passed."""
+    machine_reads(1.0)
+    recorded: list[tuple[str, object]] = []
+    with pytest.raises(pytest.skip.Exception):
+        judge(
+            lambda: 0,
+            lambda *_: Verdict(False, 'm', 'e'),
+            report=Recorder(recorded, 'test'),
+            section=TOOLS,
+            claim='c',
+            cores=2,
+        )
+    assert statuses(recorded) == ['skipped']
+
+
+@pytest.mark.parametrize('holds', [True, False], ids=['holds', 'contradicted'])
+def test_exact_records_the_status_of_its_one_measurement_and_fails_a_contradiction(holds):
+    """An exact claim has no retry: a contradiction fails the test, and its row says failed."""
+    recorded: list[tuple[str, object]] = []
+    said = Verdict(holds, 'measured', 'expected', meaning='it means something')
+    if holds:
+        exact(said, report=Recorder(recorded, 'test'), section=TOOLS, claim='c')
+    else:
+        with pytest.raises(pytest.fail.Exception, match='expected expected, measured measured'):
+            exact(said, report=Recorder(recorded, 'test'), section=TOOLS, claim='c')
+    assert statuses(recorded) == ['passed' if holds else 'failed']
+
+
 def test_machine_is_quiet_only_when_both_readings_found_the_cores_free():
     """The passive reading misses a busy neighbour on a shared core; the active one misses load
     that came and went during the trial: quiet needs both."""
@@ -790,6 +819,24 @@ def made_up(start: float, end: float, cpu: float) -> clocked.Clocked:
 def test_wall_and_cores_of_clocked_calls_span_from_the_first_start_to_the_last_end():
     calls = [made_up(10.0, 11.0, 1.0), made_up(10.5, 12.0, 0.5)]
     assert clocked.wall(calls) == 2.0 and clocked.cores(calls) == 0.75
+
+
+@pytest.mark.parametrize(
+    'spans, together',
+    [
+        ([(0.0, 2.0), (1.0, 3.0)], True),
+        ([(0.0, 3.0), (1.0, 2.0), (1.5, 4.0)], True),
+        ([(0.0, 1.0), (1.0, 2.0)], False),
+        ([(0.0, 1.0), (2.0, 3.0)], False),
+        ([(0.0, 2.0), (1.0, 3.0), (2.5, 4.0)], False),
+    ],
+    ids=['overlapping', 'nested', 'touching', 'apart', 'two of three'],
+)
+def test_calls_overlapped_only_when_every_one_started_before_any_ended(spans, together):
+    """The K and R claims read "the units ran at once" from this: every call under way at one
+    moment, so one that began as another ended, or only two of three at once, is not."""
+    calls = [made_up(start, end, 0.0) for start, end in spans]
+    assert clocked.overlapped(calls) is together, spans
 
 
 def test_a_chart_times_the_calls_from_the_first_start():
