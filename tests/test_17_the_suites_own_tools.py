@@ -689,6 +689,33 @@ def test_under_xdist_a_modules_shared_fixtures_run_while_its_test_holds_its_core
     result.assert_outcomes(passed=4)
 
 
+# Each test of the inner run writes down the folder of core locks its worker was given.
+FOLDER_PROBE = """
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.parametrize('n', range(8))
+def test_notes_its_workers_folder(n, request):
+    worker = request.config.workerinput
+    Path(f"folder-{worker['workerid']}.txt").write_text(worker['concur_core_locks'])
+"""
+
+
+def test_under_xdist_every_worker_locks_its_cores_in_one_shared_folder(guarded):
+    """A lock keeps a core only from those who look in the same folder: the run makes one, hands
+    it to every worker, and removes it at the end."""
+    guarded.makepyfile(test_probe=FOLDER_PROBE)
+    result = guarded.runpytest_subprocess('-p', 'no:cacheprovider', '-n', '2')
+    result.assert_outcomes(passed=8)
+    folders = {p.name: p.read_text() for p in guarded.path.glob('folder-*.txt')}
+    assert len(folders) == 2 and len(set(folders.values())) == 1, (
+        f'expected both workers to name one folder, got {folders}'
+    )
+    assert not Path(next(iter(folders.values()))).exists(), 'the folder outlived the run'
+
+
 # ---- the frame-count model ----------------------------------------------------------------------
 
 
