@@ -249,6 +249,22 @@ def test_the_control_reads_nothing_until_it_has_seen_the_machine_quiet(monkeypat
     assert evidence.free_cores() > 0, 'the control read nothing on a quiet machine'
 
 
+@pytest.mark.parametrize('others, free', [(0.0, True), (0.3, True), (0.5, False), (1.5, False)])
+def test_the_control_takes_a_round_as_its_reference_only_where_other_programs_left_it_the_cores(
+    monkeypatch, others, free
+):
+    """A round sets the reference only if other programs took at most a fifth of each of its
+    two cores meanwhile (0.4 cores): a check that never passed would leave every claim that needs
+    a quiet machine skipped, one that always passed would make a busy round the reference."""
+    monkeypatch.setattr(evidence, 'Usage', StillMachine)
+    monkeypatch.setattr(StillMachine, 'others_cores', others)
+    monkeypatch.setattr(evidence, 'WATCH_SECONDS', 0.0)
+    assert evidence._others_leave_free(2) is free, (
+        f'other programs took {others} of 2 cores: expected the round '
+        f'{"taken" if free else "refused"} as the reference'
+    )
+
+
 # The most the control may read beside one spinning process per core, as a share of its reading
 # just before: about half is expected, and a control that cannot see them reads all of it.
 BUSY_READS = 0.75
