@@ -148,7 +148,7 @@ def procs(
     """Check the numbers in ``workers`` child processes (default: the usable cores), started with
     ``start_method`` (default: the platform's), fed by ``multiprocessing`` queues."""
     ctx = machine.context(start_method)
-    return _in_processes(valid_numbers(numbers), worker_count(workers), ctx, report)
+    return _in_processes(valid_numbers(numbers), process_count(workers), ctx, report)
 
 
 def late_reader(
@@ -176,7 +176,7 @@ def late_reader(
 
     return list(
         _in_processes(
-            valid_numbers(numbers), worker_count(workers), machine.context(start_method), collect
+            valid_numbers(numbers), process_count(workers), machine.context(start_method), collect
         )
     )
 
@@ -187,7 +187,7 @@ def pool(
     """Check the numbers with a ``concurrent.futures.ProcessPoolExecutor`` of ``workers``."""
     numbers, workers, ctx = (
         valid_numbers(numbers),
-        worker_count(workers),
+        process_count(workers),
         machine.context(start_method),
     )
     return _from_executor(
@@ -234,6 +234,24 @@ def valid_numbers(numbers: Iterable[int]) -> tuple[int, ...]:
 def worker_count(workers: int | None) -> int:
     """``workers`` checked, or by default the usable cores."""
     return machine.usable_cores() if workers is None else arguments.positive_int('workers', workers)
+
+
+# The most worker processes a checker starts, per usable core. A CPU-bound worker beyond the
+# cores only waits for one, while each costs a start (tens of milliseconds under spawn) and file
+# descriptors of its parent: far more (100_000) would exhaust the machine, without a word, long
+# before the first number is checked, and the few the claims use (up to 4) stay far below it.
+PROCESSES_PER_CORE = 32
+
+
+def process_count(workers: int | None) -> int:
+    """``workers`` checked as a number of worker processes this machine can start."""
+    count, limit = worker_count(workers), PROCESSES_PER_CORE * machine.usable_cores()
+    if count > limit:
+        raise ValueError(
+            f'workers must be at most {limit} for worker processes ({PROCESSES_PER_CORE} per '
+            f'usable core, {machine.usable_cores()} here), got {count}'
+        )
+    return count
 
 
 def _in_processes(

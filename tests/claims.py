@@ -304,6 +304,8 @@ def first_then(value: T, again: Callable[[], T]) -> Callable[[], T]:
     return lambda: runs.pop() if runs else again()
 
 
+# The end report's section of the tests of the suite's own tools.
+TOOLS = "the suite's own tools"
 BLOCK = 0.2  # seconds each measuring-tool test spends in its block
 # The kernel counts user and system time in hundredths of a second, each rounded on its own.
 ROUNDING = 0.021

@@ -10,6 +10,8 @@ where it awaits. The prime is calibrated at run time to take a few tenths of a s
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import math
 import os
 import statistics
@@ -19,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import pytest
 from claims import (
@@ -33,7 +35,7 @@ from claims import (
     switch_delay,
 )
 
-from concur import machine, primes, supervisors
+from concur import clocked, machine, primes, supervisors
 from concur.primes import is_prime
 from concur.testing.evidence import Machine, Verdict, exact, judge
 from concur.testing.framelog import FrameLog, Written
@@ -87,7 +89,8 @@ def judge_spinning(
         cores=cores,
         from_first_frame=from_first_frame,
     )
-    assert run.answer is True, f'expected is_prime to answer True (it is prime), got {run.answer!r}'
+    answer = run.answer.value if isinstance(run.answer, clocked.Clocked) else run.answer
+    assert answer is True, f'expected is_prime to answer True (it is prime), got {answer!r}'
     return run
 
 
@@ -256,7 +259,8 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
     to memory here; a write to a terminal lets go of the GIL, and the spinner waits for it again,
     so a live spinner's frames come up to two switch intervals late.) Without the GIL (a
     free-threaded build) nothing holds the spinner up: the gap is the interval."""
-    expected = GAP_INTERVAL + switch_delay()
+    # The interval this test set, not the one read back: a setting that did not take must show.
+    expected = GAP_INTERVAL + (switch_interval if machine.gil_enabled() else 0.0)
     # Never earlier than the two waits; later by at most one wake-up's lateness for each.
     low, high = expected, expected + 2 * WAKE_LATE
 
@@ -289,14 +293,14 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
 # --- The fixes for the coroutine ----------------------------------------------------------------
 
 
-async def in_a_thread(n: int) -> bool:
-    return await asyncio.to_thread(is_prime, n)
+async def in_a_thread(n: int) -> clocked.Clocked:
+    return await asyncio.to_thread(clocked.clocked, is_prime, n)
 
 
-async def in_a_process(n: int) -> bool:
+async def in_a_process(n: int) -> clocked.Clocked:
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(max_workers=1) as pool:  # is_prime and n pickle, so spawn works too
-        return await loop.run_in_executor(pool, is_prime, n)
+    with ProcessPoolExecutor(max_workers=1) as pool:  # these pickle, so spawn works too
+        return await loop.run_in_executor(pool, clocked.clocked, is_prime, n)
 
 
 def nap_chunk(run: Spun, n: int) -> float:
@@ -323,6 +327,114 @@ def test_coroutine_spinner_spins_when_is_prime_naps(calibrated_prime, report):
     )
 
 
+# Numbers where a trial division goes wrong first: the smallest, evens, squares of primes (whose
+# one divisor is the square root, the last one tried, at the edge of a chunk when chunks are a
+# few divisors), and Carmichael numbers, which fool Fermat's test, not trial division.
+TRICKY = (
+    *range(-3, 30),
+    2**61,
+    *(p * p for p in (3, 5, 7, 1009, 100_003)),
+    *(561, 1105, 1729, 2465, 2821, 6601, 8911, 41041, 252601, 825265, 9_999_109_081),
+    *(primes.next_prime(10**k) for k in (3, 6, 9)),
+)
+
+
+def napping(n: int, every: int) -> tuple[bool, int]:
+    """Drive ``is_prime_nap(n, every)`` by hand, as a loop would: its answer and how many times
+    it napped (each ``asyncio.sleep(0)`` hands control back once)."""
+    coroutine = primes.is_prime_nap(n, every)
+    naps = 0
+    while True:
+        try:
+            coroutine.send(None)
+        except StopIteration as answer:
+            return answer.value, naps
+        naps += 1
+
+
+@pytest.mark.parametrize('every', [1, 2, 3, primes.NAP_EVERY])
+def test_is_prime_nap_answers_as_is_prime_does_on_small_even_square_and_carmichael_numbers(
+    every, report
+):
+    """Napping splits the divisions into chunks; it must not change the answer, at a chunk's
+    edge least of all."""
+    wrong = [n for n in TRICKY if napping(n, every)[0] != is_prime(n)]
+    exact(
+        Verdict(
+            not wrong,
+            measured=f'{len(TRICKY) - len(wrong)} of {len(TRICKY)} answers agree'
+            + (f'; wrong for {wrong[:5]}' if wrong else ''),
+            expected="is_prime's answer for each of 0 to 29, negatives, evens, squares of "
+            'primes and Carmichael numbers',
+            meaning='the nap fix must check the same divisors as is_prime',
+        ),
+        report=report,
+        section=SECTION,
+        claim='is_prime_nap answers as is_prime does',
+        variant=f'nap every {every} divisors',
+    )
+
+
+def test_is_prime_nap_naps_once_per_chunk_of_divisors_of_a_prime():
+    """A prime is checked against every odd divisor up to its square root, ``every`` of them a
+    chunk, and after each chunk the coroutine naps: no fewer naps, or the loop waits longer."""
+    n = primes.next_prime(10**9)
+    divisors = len(range(3, math.isqrt(n) + 1, 2))
+    for every in (1, 7, primes.NAP_EVERY // 100):
+        answer, naps = napping(n, every)
+        assert (answer, naps) == (True, math.ceil(divisors / every)), (
+            f'expected is_prime_nap({n}, {every}) to answer True after '
+            f'{math.ceil(divisors / every)} naps ({divisors} divisors), got {answer} after {naps}'
+        )
+
+
+# The most one chunk of is_prime_nap may take: a due frame waits up to three chunks, so three
+# must fit in one of the spinner's intervals, or a frame every "interval + delay" allows a stall.
+CHUNK_AT_MOST = INTERVAL / 3
+
+
+def chunk_seconds(n: int) -> float:
+    """The median time between two naps of is_prime_nap checking the prime ``n``."""
+    coroutine = primes.is_prime_nap(n)
+    marks = [time.perf_counter()]
+    with contextlib.suppress(StopIteration):
+        while True:
+            coroutine.send(None)
+            marks.append(time.perf_counter())
+    return statistics.median(b - a for a, b in itertools.pairwise(marks))
+
+
+@pytest.mark.cpu(cores=1)
+def test_is_prime_nap_naps_every_few_milliseconds(calibrated_prime, report):
+    """The nap fix works only if the naps come often: a chunk of NAP_EVERY divisions is a few
+    milliseconds of work here."""
+    judge(
+        partial(chunk_seconds, calibrated_prime),
+        lambda chunk, _: Verdict(
+            chunk <= CHUNK_AT_MOST,
+            measured=f'a chunk of {primes.NAP_EVERY} divisions took {1000 * chunk:.1f} ms (median)',
+            expected=f'at most {1000 * CHUNK_AT_MOST:.0f} ms: three chunks within the '
+            f"spinner's {1000 * INTERVAL:.0f} ms interval",
+            meaning='naps that far apart leave the spinner stalled between them',
+        ),
+        report=report,
+        section=SECTION,
+        claim='is_prime_nap naps every few milliseconds',
+        cores=1,
+    )
+
+
+def where_it_ran(call: clocked.Clocked) -> str:
+    """This thread, another thread of this process, or another process."""
+    if call.pid != os.getpid():
+        return 'another process'
+    return (
+        'this thread'
+        if call.thread == threading.get_native_id()
+        else ('another thread of this process')
+    )
+
+
 @pytest.mark.cpu
 @pytest.mark.parametrize('fix', ['to_thread', 'process pool'])
 def test_coroutine_spinner_spins_when_is_prime_runs_in_a_thread_or_a_process(
@@ -333,7 +445,7 @@ def test_coroutine_spinner_spins_when_is_prime_runs_in_a_thread_or_a_process(
     interval for the GIL before each frame."""
     offload = in_a_thread if fix == 'to_thread' else in_a_process
     beside_a_thread = fix == 'to_thread'
-    judge_spinning(
+    run = judge_spinning(
         report,
         partial(spin_around, 'async', calibrated_prime, partial(offload, calibrated_prime)),
         f'a coroutine spinner spins when is_prime runs in {fix}',
@@ -341,6 +453,22 @@ def test_coroutine_spinner_spins_when_is_prime_runs_in_a_thread_or_a_process(
         variant=fix,
         delay=lambda _: switch_delay() if beside_a_thread else 0.0,
         why=f' + up to the switch interval ({machine.build()})' if beside_a_thread else '',
+    )
+    ran = cast(clocked.Clocked, run.answer)
+    where = 'another thread of this process' if beside_a_thread else 'another process'
+    exact(
+        Verdict(
+            where_it_ran(ran) == where,
+            measured=f'is_prime ran in {where_it_ran(ran)} (pid {ran.pid}, thread {ran.thread})',
+            expected=f'{where} (the loop runs in pid {os.getpid()}, thread '
+            f'{threading.get_native_id()})',
+            meaning=f'the {fix} fix runs is_prime {"beside" if beside_a_thread else "away from"} '
+            "the loop's interpreter: a fix that ran it elsewhere is another fix",
+        ),
+        report=report,
+        section=SECTION,
+        claim=f'the {fix} fix runs is_prime off the loop',
+        variant=fix,
     )
 
 

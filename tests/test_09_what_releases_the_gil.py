@@ -493,7 +493,9 @@ def test_to_thread_frees_the_loop_but_the_cpu_only_without_the_gil_where_a_proce
         busy = clocked.cores(run.processes.calls) >= PARALLEL_SHARE * PAIR and (
             not free or thread_cores >= PARALLEL_SHARE * PAIR
         )
-        if not threads_apart or (short and busy):
+        if not clocked.overlapped(run.processes.calls):
+            holds = False  # two processes ready, yet one call after the other: the loop's doing
+        elif not threads_apart or (short and busy):
             holds = None
         elif not (loop_free and pool_used):
             holds = False  # whatever the speed: the calls ran one after another, or in one place

@@ -9,13 +9,16 @@ suite's control says whether the machine had the cores free to show it.
 from __future__ import annotations
 
 import collections
+import contextlib
 import multiprocessing
+import os
 import platform
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import NamedTuple, cast
 
+import psutil
 import pytest
 from claims import (
     CORES_SLOWED,
@@ -36,7 +39,8 @@ from concur.primes import Number
 from concur.testing import measure
 from concur.testing.evidence import Machine, Verdict, exact, judge, skip
 from concur.testing.records import WorkerChart
-from concur.testing.workload import hard_numbers, ns
+from concur.testing.workload import BOOK_QUICK, hard_numbers, ns
+from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'prime checkers'
 # The claims' numbers are checked in about this many seconds, each number taking 1/COUNT of it:
@@ -378,6 +382,54 @@ def test_counting_one_sentinel_per_worker_loses_no_result(start_method, fast):
     that counts one of those per worker has read everything, however late it reads."""
     assert_reported_once_each(
         checkers.late_reader(ns(fast), 2, start_method, stop_when_jobs_empty=False), fast
+    )
+
+
+def read_slowly(results: Iterator[checkers.PrimeResult]) -> list[checkers.PrimeResult]:
+    """Read the first result, then every other one only after each worker process has ended, as a
+    reader slowed down by a busy machine may: the rest wait on the result queue meanwhile."""
+    first = next(results)
+    for child in measure.children():
+        with contextlib.suppress(psutil.NoSuchProcess, ChildProcessError):  # ended and reaped
+            if child.ppid() == os.getpid():  # ours: wait for its end without reaping it
+                os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+            else:  # a forkserver's: the forkserver reaps it
+                child.wait(JOIN_TIMEOUT)
+    return [first, *results]
+
+
+@pytest.mark.skipif(not hasattr(os, 'waitid'), reason='waits for its workers with os.waitid')
+def test_procs_loses_no_result_however_late_its_results_are_read(start_method, fast):
+    """procs reads until each worker has said it is done, not until the job queue is empty: by
+    the time a slow reader looks, every job has been taken and most results still wait."""
+    assert_reported_once_each(read_slowly(checkers.procs(ns(fast), 2, start_method)), fast)
+
+
+@pytest.mark.parametrize('model', ['threads', 'procs', 'pool', 'interpreters'])
+def test_each_checker_yields_its_results_in_the_order_the_checks_end(
+    model, calibrated_prime, report
+):
+    """One long check beside quick ones: whichever worker runs it, a result comes as its check
+    ends, so the quick checks that ended first come first, not in the order they were handed out
+    (the long one first, ``largest_first``)."""
+    if model not in checkers.CHECKERS:
+        pytest.skip(f'{model} needs Python 3.14+; this is {machine.describe()}')
+    results = list(checkers.CHECKERS[model]([calibrated_prime, *ns(BOOK_QUICK)], workers=2))
+    long = next(result for result in results if result.n == calibrated_prime)
+    before = {r.n for r in results[: results.index(long)]}
+    ended_before = {r.n for r in results if r.started + r.elapsed < long.started + long.elapsed}
+    exact(
+        Verdict(
+            before == ended_before,
+            measured=f'{len(before)} results came before the long check, '
+            f'{len(ended_before)} checks ended before it',
+            expected='the results that came before the long check are those that ended before it',
+            meaning='results must be yielded as their checks end, not in the order handed out',
+        ),
+        report=report,
+        section=SECTION,
+        claim='a checker yields its results in the order the checks end',
+        variant=model,
     )
 
 

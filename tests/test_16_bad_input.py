@@ -132,6 +132,29 @@ def test_primes_command_refuses_a_bad_worker_count_in_one_line_with_status_2(wor
     assert exit_.value.code == 2 and len(error.splitlines()) == 1 and 'workers' in error, error
 
 
+@pytest.mark.parametrize(
+    'args, says',
+    [
+        pytest.param(args, says, id=' '.join(args))
+        for args, says in [
+            (['primes', 'threads', '--start-method', 'spawn'], '--start-method is for procs'),
+            (['primes', 'sequential', '--start-method', 'fork'], '--start-method is for procs'),
+            (['primes', 'procs', '100000'], 'at most'),
+            (['primes', 'pool', '100000'], 'at most'),
+        ]
+    ],
+)
+def test_primes_command_refuses_what_it_cannot_do_in_one_line_with_status_2(args, says, capsys):
+    """A start method for threads, or more worker processes than the machine can start (a
+    limit the line names), is refused before anything starts, in one line."""
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(error.splitlines()) == 1 and says in error, (
+        f'expected exit status 2 and one line saying {says!r}, got {exit_.value.code}: {error}'
+    )
+
+
 @pytest.mark.parametrize('model', ['threads', 'procs', 'pool'])
 @pytest.mark.parametrize(
     'arguments, error, name',

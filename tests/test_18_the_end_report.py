@@ -386,3 +386,72 @@ def test_a_skip_says_what_kept_each_trial_from_deciding(holds, free, quiet_pass,
     reading = evidence.Machine(usable=2, others=0.0, suite=0.0, free=free)
     why = evidence._undecided(said, reading, 2, quiet_pass, reads_cpu_time=False)
     assert says in why, f'expected the words {says!r}, got {why!r}'
+
+
+# Two files of tests, each recording rows that name it, and a conftest that shuffles the tests
+# as pytest-randomly does (files, tests and parameters mixed), the same way in every worker.
+SHUFFLED_TESTS = """
+import pytest
+from concur.testing.records import Recorder, Row
+
+@pytest.fixture
+def report(request):
+    return Recorder(request.node.user_properties, request.node.nodeid)
+
+def test_first(report):
+    report.add(Row('CPU use', '{name} first', '', 'passed', '', '', ''))
+
+@pytest.mark.parametrize('n', [3, 1, 2])
+@pytest.mark.parametrize('model', ['threads', 'procs'])
+def test_second(report, model, n):
+    report.add(Row('CPU use', '{name} second', f'{{model}} {{n}}', 'passed', '', '', ''))
+
+def test_third(report):
+    report.add(Row('CPU use', '{name} third', '', 'passed', '', '', ''))
+"""
+SHUFFLING_CONFTEST = """
+import random
+
+def pytest_addoption(parser):
+    parser.addoption('--shuffle-seed', type=int)
+
+def pytest_collection_modifyitems(config, items):
+    seed = config.getoption('--shuffle-seed')
+    if seed is not None:
+        random.Random(seed).shuffle(items)
+"""
+
+
+def end_report_and_order(run: pytest.Pytester, *args: str) -> tuple[list[str], list[str]]:
+    """The end report's lines, and the tests in the order they ran."""
+    result = run.runpytest_subprocess(
+        '-p', 'concur.testing.plugin', '-p', 'no:cacheprovider', '-p', 'no:randomly', '-v', *args
+    )
+    result.assert_outcomes(passed=16)
+    lines = result.outlines
+    ran = [word for line in lines if 'PASSED' in line for word in line.split() if '::' in word]
+    start = next(i for i, line in enumerate(lines) if 'what this machine showed' in line)
+    return lines[start : len(lines) - 1], ran  # without the last line, the run's own times
+
+
+@pytest.mark.parametrize('workers', [[], ['-n', '2']], ids=['one process', '2 xdist workers'])
+def test_the_end_report_keeps_the_chapters_order_however_the_tests_were_shuffled(
+    recording_run, workers
+):
+    """A reader who shuffles the tests (pytest-randomly), or whose workers finish in another
+    order, still reads the chapter in its order: by file, by definition, by parameter."""
+    recording_run.makeconftest(SHUFFLING_CONFTEST)
+    for name in ('test_a', 'test_b'):
+        recording_run.makepyfile(**{name: SHUFFLED_TESTS.format(name=name)})
+    chapter, in_order = end_report_and_order(recording_run, 'test_a.py', 'test_b.py')
+    for seed in (7, 11, 3):
+        shown, ran = end_report_and_order(
+            recording_run, *workers, f'--shuffle-seed={seed}', 'test_a.py', 'test_b.py'
+        )
+        assert ran != in_order, f'seed {seed} left the tests in their order: {ran}'
+        assert shown == chapter, (
+            f'with the tests run in the order {ran}, expected the end report\n'
+            + '\n'.join(chapter)
+            + '\ngot\n'
+            + '\n'.join(shown)
+        )

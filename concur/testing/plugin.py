@@ -12,6 +12,7 @@ timelines of the notes' three questions to an SVG file (the README's picture).
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -41,36 +42,44 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(EndReport(config), 'concur-end-report')
 
 
+def place(item: pytest.Item) -> list[Any]:
+    """Where a test stands in the chapter: its file, its definition's line, then its parameters'
+    positions, whatever order the tests ran in (pytest-randomly, pytest-xdist's workers)."""
+    path, line, _ = item.location
+    callspec = getattr(item, 'callspec', None)
+    return [path, -1 if line is None else line, *(callspec.indices.values() if callspec else ())]
+
+
 class EndReport:
-    """What the run's tests recorded, in the order of the tests, whichever worker ran them."""
+    """What the run's tests recorded, in the chapter's order, whichever order the tests ran in.
+
+    Each test's report carries its place (``concur_place``, from ``place``): pytest-xdist sends a
+    report's own attributes from its workers, and its controller never sees the tests."""
 
     def __init__(self, config: pytest.Config) -> None:
         self._config = config
         self._properties: dict[str, list[tuple[str, Any]]] = {}
-        self._order: dict[str, int] = {}
+        self._places: dict[str, list[Any]] = {}
 
-    def _note_order(self, nodeids: list[str]) -> None:
-        if not self._order:
-            self._order = {nodeid: i for i, nodeid in enumerate(nodeids)}
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._note_order([item.nodeid for item in session.items])
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
-        """Under pytest-xdist the workers collect, each the same tests in the same order."""
-        self._note_order(ids)
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        report.concur_place = place(item)  # type: ignore[attr-defined]
+        return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Each phase's report carries everything recorded so far: keep the fullest.
         kept = self._properties.get(report.nodeid, [])
         if len(report.user_properties) >= len(kept):
             self._properties[report.nodeid] = list(report.user_properties)
+        self._places[report.nodeid] = getattr(report, 'concur_place', [report.nodeid])
 
     def records(self) -> list[records.Record]:
-        """Every record, in the order of the tests, then in the order each test made them."""
-        last = len(self._order)
-        tests = sorted(self._properties, key=lambda nodeid: self._order.get(nodeid, last))
+        """Every record, in the chapter's order of the tests, then in the order each test made
+        them."""
+        tests = sorted(self._properties, key=lambda nodeid: self._places[nodeid])
         return [
             records.load(value)
             for test in tests
