@@ -31,7 +31,7 @@ from concur.timeouts import LEAK_GRACE
 
 # The end report (what the tests recorded, in the terminal and in pytest-html's report), and
 # pytester, which runs small pytest sessions inside a test: how the suite's own guards are tested.
-pytest_plugins = ['concur.testing.plugin', 'pytester']
+pytest_plugins = ['concur.testing.plugin', 'concur.testing.scripts_option', 'pytester']
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -1,0 +1,353 @@
+"""The reader's own programs, run as programs and watched from outside.
+
+``find(folder, name)`` looks for a script by the book's file name anywhere under ``folder``;
+``run(script, *args)`` runs it as its reader does, ``python script.py ARGS`` in the script's own
+folder, with its output on a pseudo-terminal (so it is line-buffered, as in a terminal) and its
+standard error on a pipe. Meanwhile it keeps each piece of output with the time it arrived, and
+samples the process tree (threads of the main process, child processes alive at once); at the end
+it reads the CPU time of the whole tree from the kernel (``wait4``: the script's own time and that
+of every child it waited for). A script that outlives its bound is killed with every process it
+started, and fails saying what the spec waited for; one that exits with an error fails with the
+last lines of its standard error.
+
+Scripts that check the book's numbers would take tens of seconds. When a script imports a module
+named ``primes`` that has a ``PRIME_FIXTURE`` (the book's list of numbers and verdicts), the
+run puts a smaller list in its place, and in ``NUMBERS``, before the script reads them: the
+module ``concur/testing/substitute/sitecustomize.py``, on the script's ``PYTHONPATH``, does it in
+the script and in every process it starts. The script's code is not touched.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+
+from concur.primes import Number
+from concur.testing.framelog import FRAME, Written
+from concur.testing.measure import _mp_helper
+from concur.timeouts import JOIN_TIMEOUT, SCRIPT_TIMEOUT
+
+# The folder whose sitecustomize.py puts the run's numbers in place of PRIME_FIXTURE.
+SUBSTITUTE = Path(__file__).with_name('substitute')
+# How often the process tree is sampled while a script runs (seconds): a thread or a child that
+# lives a tenth of a second is seen, and psutil's reading costs the machine a few percent.
+SAMPLE_EVERY = 0.02
+# Lines of a crashed script's standard error shown in its failure.
+STDERR_LINES = 8
+# Folders never searched for a reader's scripts: tools' and environments' own files.
+SKIPPED_FOLDERS = {'__pycache__', '.git', '.venv', 'venv', 'node_modules', '.tox', '.nox'}
+
+RESULT = re.compile(r'^\s*(\d+)\s+(P?)\s+(\d+\.\d+)\s*s$')
+TOTAL = re.compile(r'(\d+\.\d+)\s*s\s*$')
+ANSWER = re.compile(r'([\d,_]+) is (not )?prime')
+
+
+def find(folder: Path, name: str) -> Path | None:
+    """The script called ``name`` under ``folder``, the one nearest its top (then the first by
+    path): the book keeps some scripts in subfolders (primes/), and older copies deeper (py36/)."""
+    found = [
+        path
+        for path in folder.rglob(name)
+        if path.is_file() and not SKIPPED_FOLDERS & set(path.relative_to(folder).parts)
+    ]
+    return min(found, key=lambda p: (len(p.parts), str(p)), default=None)
+
+
+def script(folder: Path, name: str) -> Path:
+    """``find``, or skip the claims that need it, naming the file looked for."""
+    __tracebackhide__ = True
+    path = find(folder, name)
+    if path is None:
+        pytest.skip(f'no {name} under {folder}: the claims about it need a script of that name')
+    return path
+
+
+@dataclass(frozen=True)
+class Line:
+    time: float  # when its newline arrived, on time.perf_counter()
+    text: str  # what a terminal shows of it: later writes after a carriage return overwrite
+    last: str  # what was written after its last carriage return
+
+    @property
+    def blank_before(self) -> bool:
+        """Nothing of what was written before the last carriage return shows on the line."""
+        return self.text == self.last.rstrip()
+
+
+@dataclass
+class Ran:
+    """One run of a script: what it wrote, when, and what its process tree did."""
+
+    name: str  # the script and its arguments, as a reader would type them
+    pid: int
+    start: float  # time.perf_counter() when it was started
+    end: float  # when it was seen to exit
+    status: int
+    cpu: float  # CPU seconds of the script and of every process it waited for
+    frames: list[Written] = field(default_factory=list)  # spinner frames, each with its time
+    lines: list[Line] = field(default_factory=list)
+    most_threads: int = 0  # threads of the main process alive at once, at most
+    most_children: int = 0  # child processes alive at once, at most (multiprocessing's helpers
+    # left out: the resource tracker and the forkserver)
+    threads_last: int = 0  # threads of the main process at the last sample
+    children_last: int = 0  # child processes at the last sample
+    substituted: bool = False  # the run's numbers replaced the script's PRIME_FIXTURE
+
+    @property
+    def wall(self) -> float:
+        return self.end - self.start
+
+    @property
+    def cores(self) -> float:
+        return self.cpu / self.wall
+
+    def line(self, pattern: re.Pattern[str]) -> Line | None:
+        """The last line that ``pattern`` finds something in."""
+        return next((line for line in reversed(self.lines) if pattern.search(line.text)), None)
+
+    def results(self) -> list[tuple[int, bool]]:
+        """The result lines of a prime checker: each number and its verdict (P: prime)."""
+        found = [RESULT.match(line.text) for line in self.lines]
+        return [(int(m[1]), m[2] == 'P') for m in found if m]
+
+    def total(self) -> float | None:
+        """The seconds of the checker's last line ('Total time: 1.23s', '8 checks in 1.23s')."""
+        last = next((ln for ln in reversed(self.lines) if ln.text.strip()), None)
+        match = last and not RESULT.match(last.text) and TOTAL.search(last.text)
+        return float(match[1]) if match else None
+
+
+class _Terminal:
+    """Output read from a pseudo-terminal, cut into lines as a terminal shows them."""
+
+    def __init__(self) -> None:
+        self.decoder = codecs.getincrementaldecoder('utf-8')(errors='replace')
+        self.shown: list[str] = []  # the current line's characters
+        self.since_return: list[str] = []  # those written after its last carriage return
+        self.cursor = 0
+        self.lines: list[Line] = []
+        self.frames: list[Written] = []
+
+    def feed(self, data: bytes, when: float, pid: int) -> None:
+        text = self.decoder.decode(data)
+        self.frames += [Written(when, pid, 0, m[0]) for m in FRAME.finditer(text)]
+        for char in text:
+            if char == '\n':
+                self._end_line(when)
+            elif char == '\r':
+                self.cursor = 0
+                self.since_return = []
+            else:
+                self.since_return.append(char)
+                if self.cursor < len(self.shown):
+                    self.shown[self.cursor] = char
+                else:
+                    self.shown.append(char)
+                self.cursor += 1
+
+    def _end_line(self, when: float) -> None:
+        self.lines.append(Line(when, ''.join(self.shown).rstrip(), ''.join(self.since_return)))
+        self.shown, self.since_return, self.cursor = [], [], 0
+
+    def finish(self, when: float) -> None:
+        if ''.join(self.shown).strip():
+            self._end_line(when)
+
+
+def run(
+    path: Path,
+    *args: str,
+    waiting_for: str,
+    expects: str,
+    numbers: Sequence[Number] = (),
+) -> Ran:
+    """Run the script at ``path`` with ``args`` until it exits, or fail at SCRIPT_TIMEOUT saying
+    it was ``waiting_for`` that, and what the chapter ``expects`` of such a program; ``numbers``,
+    if any, replace its primes module's PRIME_FIXTURE."""
+    __tracebackhide__ = True
+    name = ' '.join([path.name, *args])
+    with tempfile.TemporaryDirectory(prefix='concur-script-') as scratch:
+        note = Path(scratch) / 'substituted'
+        env = {
+            **os.environ,
+            'PYTHONPATH': os.pathsep.join(
+                [str(SUBSTITUTE), *filter(None, [os.environ.get('PYTHONPATH')])]
+            ),
+            'CONCUR_NUMBERS': json.dumps([[n.n, n.prime] for n in numbers]),
+            'CONCUR_SUBSTITUTED': str(note),
+        }
+        ran, stderr, hung = _watch(path, args, env, name)
+        ran.substituted = note.exists()
+    if hung:
+        pytest.fail(
+            f'{name} was still running {SCRIPT_TIMEOUT:g} s after it started, and the spec was '
+            f'waiting for {waiting_for}: {_doing(ran)}. The chapter expects {expects}. (The spec '
+            'killed it and every process it started.)',
+            pytrace=False,
+        )
+    if ran.status != 0:
+        tail = '\n'.join(stderr.decode(errors='replace').rstrip().splitlines()[-STDERR_LINES:])
+        pytest.fail(
+            f'{name} crashed (exit status {ran.status}) after {ran.wall:.2f} s; the last lines of '
+            f'its standard error:\n{tail}',
+            pytrace=False,
+        )
+    return ran
+
+
+def _doing(ran: Ran) -> str:
+    """What a hung script had done: its output and the units still alive at its end."""
+    last = next((ln.text for ln in reversed(ran.lines) if ln.text.strip()), None)
+    said = f'its last line was {last!r}' if last else 'it printed no line'
+    results = len(ran.results())
+    if results:
+        said += f' after {results} result lines'
+    if ran.frames:
+        late = ran.end - ran.frames[-1].time
+        said += f'; it wrote {len(ran.frames)} spinner frames, the last {late:.2f} s before the end'
+    return (
+        f'{said}; at the end it had {ran.threads_last} threads and {ran.children_last} child '
+        'processes alive'
+    )
+
+
+def _watch(
+    path: Path, args: Sequence[str], env: dict[str, str], name: str
+) -> tuple[Ran, bytes, bool]:
+    """Run the script, reading its output and sampling its process tree; kill what is left."""
+    leader, follower = os.openpty()
+    _raw_output(follower)
+    proc = subprocess.Popen(
+        [sys.executable, path.name, *args],
+        cwd=path.parent,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    assert proc.stderr is not None
+    errors = proc.stderr.fileno()
+    start = time.perf_counter()
+    terminal = _Terminal()
+    stderr = bytearray()
+    seen: dict[int, psutil.Process] = {}
+    ran = Ran(name, proc.pid, start, start, 0, 0.0)
+    open_fds = {leader, errors}
+    hung = False
+    next_sample = start
+    try:
+        main = psutil.Process(proc.pid)
+        while True:
+            ready, _, _ = select.select(list(open_fds), [], [], SAMPLE_EVERY)
+            now = time.perf_counter()
+            for fd in ready:
+                data = _read(fd)
+                if not data:
+                    open_fds.discard(fd)
+                elif fd == leader:
+                    terminal.feed(data, now, proc.pid)
+                else:
+                    stderr += data
+            if now >= next_sample:
+                _sample(main, seen, ran)
+                next_sample = now + SAMPLE_EVERY
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                proc.returncode = ran.status = os.waitstatus_to_exitcode(status)
+                ran.cpu = usage.ru_utime + usage.ru_stime
+                ran.end = now
+                break
+            if now - start > SCRIPT_TIMEOUT:
+                hung = True
+                ran.end = now
+                break
+        _drain(open_fds, leader, terminal, stderr, proc.pid)
+    finally:
+        _kill(proc, seen)
+        os.close(leader)
+        proc.stderr.close()
+    terminal.finish(ran.end)
+    ran.frames, ran.lines = terminal.frames, terminal.lines
+    return ran, bytes(stderr), hung
+
+
+def _raw_output(fd: int) -> None:
+    """Turn off the terminal's output processing (newline to carriage return + newline)."""
+    import termios
+
+    attrs = termios.tcgetattr(fd)
+    attrs[1] &= ~termios.OPOST
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # a pseudo-terminal whose every writer has closed it (EIO on Linux)
+        return b''
+
+
+def _drain(
+    open_fds: set[int], leader: int, terminal: _Terminal, stderr: bytearray, pid: int
+) -> None:
+    """Read what the script wrote just before it exited."""
+    while open_fds:
+        ready, _, _ = select.select(list(open_fds), [], [], 0)
+        if not ready:
+            return
+        now = time.perf_counter()
+        for fd in ready:
+            data = _read(fd)
+            if not data:
+                open_fds.discard(fd)
+            elif fd == leader:
+                terminal.feed(data, now, pid)
+            else:
+                stderr += data
+
+
+def _sample(main: psutil.Process, seen: dict[int, psutil.Process], ran: Ran) -> None:
+    try:
+        ran.threads_last = main.num_threads()
+        children = main.children(recursive=True)
+    except psutil.Error:  # it ended between the wait and the reading
+        return
+    for child in children:
+        seen.setdefault(child.pid, child)
+    ran.children_last = len([child for child in children if not _mp_helper(child)])
+    ran.most_threads = max(ran.most_threads, ran.threads_last)
+    ran.most_children = max(ran.most_children, ran.children_last)
+
+
+def _kill(proc: subprocess.Popen[bytes], seen: dict[int, psutil.Process]) -> None:
+    """Kill the script, if still running, and every process of its tree ever seen that still
+    runs (an orphan too: its parent may have ended first), then reap them."""
+    tree = list(seen.values())
+    try:
+        tree += psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        pass
+    alive = [p for p in tree if p.is_running()]
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    if proc.returncode is None:
+        proc.kill()
+        proc.wait(JOIN_TIMEOUT)
+    psutil.wait_procs(alive, timeout=JOIN_TIMEOUT)
