@@ -328,9 +328,18 @@ def _sample(main: psutil.Process, seen: dict[int, psutil.Process], ran: Ran) -> 
         return
     for child in children:
         seen.setdefault(child.pid, child)
-    ran.children_last = len([child for child in children if not _mp_helper(child)])
+    ran.children_last = len([child for child in children if _working(child)])
     ran.most_threads = max(ran.most_threads, ran.threads_last)
     ran.most_children = max(ran.most_children, ran.children_last)
+
+
+def _working(child: psutil.Process) -> bool:
+    """A child that runs: not ended (a zombie its parent has not waited for yet), and not one of
+    multiprocessing's helpers."""
+    try:
+        return child.status() != psutil.STATUS_ZOMBIE and not _mp_helper(child)
+    except psutil.Error:
+        return False
 
 
 def _kill(proc: subprocess.Popen[bytes], seen: dict[int, psutil.Process]) -> None:
