@@ -246,8 +246,6 @@ def test_your_spinner_shows_a_frame_every_tenth_of_a_second_while_its_work_sleep
 
 # ---- the notes' three questions, on your spinner_prime_* scripts ------------------------------
 
-ANSWER_PRIME = ANSWER
-
 
 @pytest.mark.cpu
 def test_your_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
@@ -259,7 +257,7 @@ def test_your_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
         report,
         programs.script(reader_scripts, 'spinner_prime_proc.py'),
         claim='your process spinner keeps its full rate while the parent runs is_prime',
-        answer=ANSWER_PRIME,
+        answer=ANSWER,
         units=in_a_process,
         why='the spinner runs in a process of its own, with a GIL of its own',
         cores=2,
@@ -278,7 +276,7 @@ def test_your_thread_spinner_still_spins_lagging_while_the_main_thread_runs_is_p
         report,
         programs.script(reader_scripts, 'spinner_prime_thread.py'),
         claim='your thread spinner still spins, lagging, while the main thread runs is_prime',
-        answer=ANSWER_PRIME,
+        answer=ANSWER,
         units=in_a_thread,
         why='a thread waiting for the GIL gets it one switch interval after asking',
         cores=2,
@@ -333,7 +331,7 @@ def test_your_broken_coroutine_spinner_shows_no_frame_until_is_prime_returns(
         report,
         programs.script(reader_scripts, 'spinner_prime_async_broken.py'),
         claim='your coroutine spinner shows no frame until is_prime returns',
-        answer=ANSWER_PRIME,
+        answer=ANSWER,
     )
 
 
@@ -346,7 +344,7 @@ def test_your_napping_coroutine_spinner_spins_again(reader_scripts, report):
         report,
         programs.script(reader_scripts, 'spinner_prime_async_nap.py'),
         claim='your coroutine spinner spins again when is_prime naps',
-        answer=ANSWER_PRIME,
+        answer=ANSWER,
         units=in_a_task,
         why='is_prime must await (asyncio.sleep(0)) often, for the loop to run the spinner',
         cores=1,
@@ -373,12 +371,13 @@ def test_your_experiment_spinner_is_frozen_while_time_sleep_blocks_the_loop(read
 # ---- the prime checkers ------------------------------------------------------------------------
 
 
-def expected_numbers(ran: Ran, numbers: tuple[Number, ...], baseline: Ran) -> dict[int, bool]:
-    """The numbers the checker was to check, each with its verdict: the spec's, if they replaced
-    its PRIME_FIXTURE; otherwise those sequential.py checked, each verdict by Miller-Rabin."""
-    if ran.substituted:
+def expected_numbers(sequential: Ran, numbers: tuple[Number, ...]) -> dict[int, bool]:
+    """The numbers the checkers were to check, each with its verdict: the spec's, if they replaced
+    the PRIME_FIXTURE of the scripts' primes module; otherwise those sequential.py checked, each
+    verdict by Miller-Rabin."""
+    if sequential.substituted:
         return dict(numbers)
-    return {n: miller_rabin(n) for n, _ in baseline.results()}
+    return {n: miller_rabin(n) for n, _ in sequential.results()}
 
 
 def check_results(ran: Ran, expected: dict[int, bool], report: Recorder) -> None:
@@ -449,6 +448,12 @@ class Versus(NamedTuple):
     def speedup(self) -> float:
         return _total(self.baseline) / max(_total(self.run), 1e-9)
 
+    @property
+    def cores(self) -> float:
+        """The checker's cores over the time its total counts: its CPU time (start-up included,
+        a few hundredths of a second) over its total, which leaves out the interpreter's start."""
+        return self.run.cpu / max(_total(self.run), 1e-9)
+
 
 def _total(ran: Ran) -> float:
     total = ran.total()
@@ -477,7 +482,7 @@ def first_checked(
 ) -> None:
     """The exact claims, on the first trial: every number once, right, and the workers at once."""
     __tracebackhide__ = True
-    expected = expected_numbers(versus.before, numbers, versus.before)
+    expected = expected_numbers(versus.before, numbers)
     check_results(versus.before, expected, report)
     check_results(versus.run, expected, report)
     check_units(versus.run, unit, workers, report)
@@ -515,7 +520,7 @@ def test_your_threads_py_is_no_faster_than_your_sequential_py_under_the_gil(
     def verdict(v: Versus, _: Machine) -> Verdict:
         holds: bool | None
         if gil:
-            one_core = v.run.cores <= ONE_CORE_AT_MOST
+            one_core = v.cores <= ONE_CORE_AT_MOST
             faster = v.speedup > 1 / TAKING_TURNS
             # Threads that kept to one core yet beat sequential.py did more work per CPU-second
             # than it did: the run shows nothing.
@@ -523,14 +528,14 @@ def test_your_threads_py_is_no_faster_than_your_sequential_py_under_the_gil(
             expected = f'at most {1 / TAKING_TURNS:.2f}x, on {ONE_CORE_AT_MOST:g} core at most'
             meaning = 'with the GIL threads take turns, so they cannot beat one thread'
         else:
-            slowed = cores_slowed_each_other(v.speedup, v.run.cores, workers)
+            slowed = cores_slowed_each_other(v.speedup, v.cores, workers)
             holds = None if slowed else v.speedup >= least
             expected = f'at least {least:.2f}x: {PARALLEL_SHARE} x {workers} cores'
             meaning = 'without the GIL, threads run Python code in parallel, as processes do'
         return Verdict(
             holds,
             measured=f'{v.run.name}: {v.speedup:.2f}x the speed of sequential.py '
-            f'({_total(v.run):.2f} s), {v.run.cores:.2f} cores used',
+            f'({_total(v.run):.2f} s), {v.cores:.2f} cores used',
             expected=f'{expected} ({machine.build()})',
             compared_with=compared(v),
             meaning=meaning,
@@ -574,14 +579,14 @@ def test_your_process_checker_is_faster_than_your_sequential_py_on_free_cores(
     def verdict(v: Versus, _: Machine) -> Verdict:
         holds: bool | None = v.speedup >= least
         # A speedup beyond the cores used means the baseline was slowed: the run shows nothing.
-        if v.speedup > CORES_EXPLAIN_SPEEDUP * v.run.cores or cores_slowed_each_other(
-            v.speedup, v.run.cores, workers
+        if v.speedup > CORES_EXPLAIN_SPEEDUP * v.cores or cores_slowed_each_other(
+            v.speedup, v.cores, workers
         ):
             holds = None
         return Verdict(
             holds,
             measured=f'{v.run.name}: {v.speedup:.2f}x the speed of sequential.py '
-            f'({_total(v.run):.2f} s), {v.run.cores:.2f} cores used',
+            f'({_total(v.run):.2f} s), {v.cores:.2f} cores used',
             expected=f'at least {least:.2f}x ({PARALLEL_SHARE} x {workers} cores), no more than '
             'the cores used',
             compared_with=compared(v),

@@ -39,7 +39,7 @@ from concur import machine
 REAPED_CHILDREN_COUNTED = sys.platform.startswith('linux')
 
 
-def _mp_helper(proc: psutil.Process) -> bool:
+def is_multiprocessing_helper(proc: psutil.Process) -> bool:
     try:
         cmdline = ' '.join(proc.cmdline())
     except psutil.Error:
@@ -52,7 +52,7 @@ def children() -> list[psutil.Process]:
     which live as long as the program rather than belonging to one piece of work. The processes
     a forkserver starts are its children, copies of it with the same command line: they count."""
     me = psutil.Process()
-    helpers = {p.pid for p in me.children() if _mp_helper(p)}
+    helpers = {p.pid for p in me.children() if is_multiprocessing_helper(p)}
     return [p for p in me.children(recursive=True) if p.pid not in helpers]
 
 

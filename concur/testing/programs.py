@@ -37,7 +37,7 @@ import pytest
 
 from concur.primes import Number
 from concur.testing.framelog import FRAME, Written
-from concur.testing.measure import _mp_helper
+from concur.testing.measure import is_multiprocessing_helper
 from concur.timeouts import JOIN_TIMEOUT, SCRIPT_TIMEOUT
 
 # The folder whose sitecustomize.py puts the run's numbers in place of PRIME_FIXTURE.
@@ -287,7 +287,7 @@ def _watch(
 
 def _raw_output(fd: int) -> None:
     """Turn off the terminal's output processing (newline to carriage return + newline)."""
-    import termios
+    import termios  # POSIX only, as pseudo-terminals are: imported where one is opened
 
     attrs = termios.tcgetattr(fd)
     attrs[1] &= ~termios.OPOST
@@ -323,21 +323,22 @@ def _drain(
 def _sample(main: psutil.Process, seen: dict[int, psutil.Process], ran: Ran) -> None:
     try:
         ran.threads_last = main.num_threads()
+        helpers = {p.pid for p in main.children() if is_multiprocessing_helper(p)}
         children = main.children(recursive=True)
     except psutil.Error:  # it ended between the wait and the reading
         return
     for child in children:
         seen.setdefault(child.pid, child)
-    ran.children_last = len([child for child in children if _working(child)])
+    # The processes a forkserver starts are its children, with its command line: they count.
+    ran.children_last = len([c for c in children if c.pid not in helpers and _running(c)])
     ran.most_threads = max(ran.most_threads, ran.threads_last)
     ran.most_children = max(ran.most_children, ran.children_last)
 
 
-def _working(child: psutil.Process) -> bool:
-    """A child that runs: not ended (a zombie its parent has not waited for yet), and not one of
-    multiprocessing's helpers."""
+def _running(child: psutil.Process) -> bool:
+    """Not ended: a zombie is a child that its parent has not waited for yet."""
     try:
-        return child.status() != psutil.STATUS_ZOMBIE and not _mp_helper(child)
+        return child.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
 
