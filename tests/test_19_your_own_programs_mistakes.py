@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 import test_19_your_own_programs as claims19
 
@@ -66,6 +67,17 @@ def failure(claim: Callable[[], None]) -> str:
     return message
 
 
+def left_running(folder: Path) -> list[int]:
+    """Processes still running in ``folder`` (their working directory): what a killed script's
+    tree would leave, orphans included."""
+    left = []
+    for proc in psutil.process_iter(['cwd', 'status']):
+        cwd, status = proc.info['cwd'], proc.info['status']
+        if cwd and Path(cwd).is_relative_to(folder) and status != psutil.STATUS_ZOMBIE:
+            left.append(proc.pid)
+    return left
+
+
 def test_a_thread_spinner_that_never_checks_its_event_fails_as_a_hang(folder, report, short_bound):
     """The supervisor sets the Event and joins the spinner, which never looks: it spins on."""
     put(folder, 'spinner_thread_never_checks_its_event', 'spinner_thread.py')
@@ -78,6 +90,7 @@ def test_a_thread_spinner_that_never_checks_its_event_fails_as_a_hang(folder, re
     )
     assert f'spinner_thread.py was still running {short_bound:g} s after it started' in message
     assert 'spinner frames, the last' in message and 'checks its Event' in message
+    assert not left_running(folder)
 
 
 def test_a_coroutine_spinner_whose_supervisor_calls_time_sleep_fails_with_no_frame(folder, report):
@@ -105,6 +118,7 @@ def test_a_procs_py_with_fewer_poison_pills_than_workers_fails_as_a_hang(
     )
     assert 'procs.py 2 was still running' in message and 'its total line' in message
     assert f'after {len(numbers)} result lines' in message and 'poison pill' in message
+    assert not left_running(folder), 'the worker that got no poison pill still runs'
 
 
 def test_a_threads_py_that_joins_each_thread_before_the_next_fails_on_threads_at_once(
@@ -139,6 +153,7 @@ def test_a_hanging_script_fails_at_its_bound_saying_what_was_awaited(folder, rep
     )
     assert f'still running {short_bound:g} s after it started' in message
     assert 'waiting for its answer line' in message and "'waiting for nothing'" in message
+    assert not left_running(folder)
 
 
 def test_a_crashing_script_fails_with_the_last_lines_of_its_stderr(folder, report):

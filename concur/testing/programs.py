@@ -104,6 +104,8 @@ class Ran:
     # left out: the resource tracker and the forkserver)
     threads_last: int = 0  # threads of the main process at the last sample
     children_last: int = 0  # child processes at the last sample
+    children_cpu: dict[int, float] = field(default_factory=dict)  # each child's CPU seconds, as
+    # last sampled (the helpers left out): a child's last tick before it ends may be missed
     substituted: bool = False  # the run's numbers replaced the script's PRIME_FIXTURE
 
     @property
@@ -330,7 +332,14 @@ def _sample(main: psutil.Process, seen: dict[int, psutil.Process], ran: Ran) -> 
     for child in children:
         seen.setdefault(child.pid, child)
     # The processes a forkserver starts are its children, with its command line: they count.
-    ran.children_last = len([c for c in children if c.pid not in helpers and _running(c)])
+    working = [c for c in children if c.pid not in helpers and _running(c)]
+    ran.children_last = len(working)
+    for child in working:
+        try:
+            times = child.cpu_times()
+        except psutil.Error:  # ended since it was listed
+            continue
+        ran.children_cpu[child.pid] = times.user + times.system
     ran.most_threads = max(ran.most_threads, ran.threads_last)
     ran.most_children = max(ran.most_children, ran.children_last)
 
