@@ -134,18 +134,29 @@ def judge_spinner(
     expects: str = STOPS,
 ) -> None:
     """Judge "a frame every interval (+ ``delay``, for ``lag``) while the work runs" on runs of
-    the script, with its answer right and its line left blank, and ``units`` (a problem with the
-    threads and processes it ran, or '') empty."""
+    the script; on its first run, exactly, its answer (right, on a line left blank) and ``units``
+    (a problem with the threads and processes it ran, or '')."""
     __tracebackhide__ = True
     trial = partial(programs.run, path, waiting_for='its answer line, the last', expects=expects)
     first = trial()
     frozen(first, *span(first), why, report, claim)
+    problem = answer_problem(first, answer) or units(first)
+    exact(
+        Verdict(
+            not problem,
+            measured=problem or f'{first.lines[-1].text!r} on a line of its own',
+            expected='the answer, right, on a line the spinner left blank, from the units of '
+            'its model',
+            meaning="the program must end as the chapter's does",
+        ),
+        report=report,
+        section=SECTION,
+        claim=f'{claim}: its answer and its units',
+        variant=path.name,
+    )
 
     def verdict(ran: Ran, _: Machine) -> Verdict:
         said = frames_verdict(ran.frames, *span(ran, from_first_frame), INTERVAL, delay, lag)
-        problem = answer_problem(ran, answer) or units(ran)
-        if problem:
-            return replace(said, holds=False, measured=f'{said.measured}; {problem}')
         return replace(said, meaning=f'{said.meaning}; {why}')
 
     judge(

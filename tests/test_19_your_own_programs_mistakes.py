@@ -172,3 +172,12 @@ def test_the_right_programs_pass_the_claims_one_run_decides(folder, report):
         folder, report
     )
     claims19.test_your_experiment_spinner_is_frozen_while_time_sleep_blocks_the_loop(folder, report)
+
+
+def test_the_checkers_check_the_specs_numbers_in_place_of_their_own(folder, numbers):
+    """The right programs' primes module has a PRIME_FIXTURE of its own: the run replaces it."""
+    sequential = programs.find(folder, 'sequential.py')
+    assert sequential is not None
+    ran = programs.run(sequential, waiting_for='its total', expects='a total', numbers=numbers)
+    assert ran.substituted
+    assert ran.results() == [tuple(number) for number in numbers]
