@@ -48,7 +48,7 @@ SAMPLE_EVERY = 0.02
 # Lines of a crashed script's standard error shown in its failure.
 STDERR_LINES = 8
 # Folders never searched for a reader's scripts: tools' and environments' own files.
-SKIPPED_FOLDERS = {'__pycache__', '.git', '.venv', 'venv', 'node_modules', '.tox', '.nox'}
+SKIPPED_FOLDERS = {'__pycache__', 'venv', 'node_modules', 'site-packages'}
 
 RESULT = re.compile(r'^\s*(\d+)\s+(P?)\s+(\d+\.\d+)\s*s$')
 TOTAL = re.compile(r'(\d+\.\d+)\s*s\s*$')
@@ -57,12 +57,13 @@ ANSWER = re.compile(r'([\d,_]+) is (not )?prime')
 
 def find(folder: Path, name: str) -> Path | None:
     """The script called ``name`` under ``folder``, the one nearest its top (then the first by
-    path): the book keeps some scripts in subfolders (primes/), and older copies deeper (py36/)."""
-    found = [
-        path
-        for path in folder.rglob(name)
-        if path.is_file() and not SKIPPED_FOLDERS & set(path.relative_to(folder).parts)
-    ]
+    path): the book keeps some scripts in subfolders (primes/), and older copies deeper (py36/).
+    Hidden folders and those of SKIPPED_FOLDERS are not searched."""
+    found = []
+    for where, folders, files in os.walk(folder):
+        folders[:] = [f for f in folders if f not in SKIPPED_FOLDERS and not f.startswith('.')]
+        if name in files:
+            found.append(Path(where) / name)
     return min(found, key=lambda p: (len(p.parts), str(p)), default=None)
 
 
