@@ -95,8 +95,12 @@ def answer_problem(ran: Ran, answer: re.Pattern[str]) -> str:
     found = ANSWER.search(last.text)
     if found and miller_rabin(int(found[1].replace(',', '').replace('_', ''))) != (not found[2]):
         return f'its answer {last.text!r} is wrong'
-    if not last.blank_before:
-        return f'its answer line shows {last.text!r}: the spinner left its frame on the line'
+    shown = ran.frames[-1].text.lstrip('\r').rstrip() if ran.frames else ''
+    if shown and shown in last.text:
+        return (
+            f'its answer line shows {last.text!r}: the spinner left its last frame, {shown!r}, '
+            "on the line (the chapter's spinner blanks it when it stops)"
+        )
     return ''
 
 

@@ -80,12 +80,6 @@ def script(folder: Path, name: str) -> Path:
 class Line:
     time: float  # when its newline arrived, on time.perf_counter()
     text: str  # what a terminal shows of it: later writes after a carriage return overwrite
-    last: str  # what was written after its last carriage return
-
-    @property
-    def blank_before(self) -> bool:
-        """Nothing of what was written before the last carriage return shows on the line."""
-        return self.text == self.last.rstrip()
 
 
 @dataclass
@@ -98,7 +92,8 @@ class Ran:
     end: float  # when it was seen to exit
     status: int
     cpu: float  # CPU seconds of the script and of every process it waited for
-    frames: list[Written] = field(default_factory=list)  # spinner frames, each with its time
+    frames: list[Written] = field(default_factory=list)  # spinner frames ('\r- thinking!'),
+    # each with its time
     lines: list[Line] = field(default_factory=list)
     most_threads: int = 0  # threads of the main process alive at once, at most
     most_children: int = 0  # child processes alive at once, at most (multiprocessing's helpers
@@ -139,22 +134,23 @@ class _Terminal:
     def __init__(self) -> None:
         self.decoder = codecs.getincrementaldecoder('utf-8')(errors='replace')
         self.shown: list[str] = []  # the current line's characters
-        self.since_return: list[str] = []  # those written after its last carriage return
         self.cursor = 0
         self.lines: list[Line] = []
         self.frames: list[Written] = []
 
     def feed(self, data: bytes, when: float, pid: int) -> None:
         text = self.decoder.decode(data)
-        self.frames += [Written(when, pid, 0, m[0]) for m in FRAME.finditer(text)]
+        # Each frame with its message: up to the next carriage return or newline.
+        self.frames += [
+            Written(when, pid, 0, m[0] + re.split('[\r\n]', text[m.end() :], maxsplit=1)[0])
+            for m in FRAME.finditer(text)
+        ]
         for char in text:
             if char == '\n':
                 self._end_line(when)
             elif char == '\r':
                 self.cursor = 0
-                self.since_return = []
             else:
-                self.since_return.append(char)
                 if self.cursor < len(self.shown):
                     self.shown[self.cursor] = char
                 else:
@@ -162,8 +158,8 @@ class _Terminal:
                 self.cursor += 1
 
     def _end_line(self, when: float) -> None:
-        self.lines.append(Line(when, ''.join(self.shown).rstrip(), ''.join(self.since_return)))
-        self.shown, self.since_return, self.cursor = [], [], 0
+        self.lines.append(Line(when, ''.join(self.shown).rstrip()))
+        self.shown, self.cursor = [], 0
 
     def finish(self, when: float) -> None:
         if ''.join(self.shown).strip():
