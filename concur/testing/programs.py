@@ -91,7 +91,7 @@ class Ran:
     start: float  # time.perf_counter() when it was started
     end: float  # when it was seen to exit
     status: int
-    cpu: float  # CPU seconds of the script and of every process it waited for
+    cpu: float  # CPU seconds of the script's process tree (see _watch)
     frames: list[Written] = field(default_factory=list)  # spinner frames ('\r- thinking!'),
     # each with its time
     lines: list[Line] = field(default_factory=list)
@@ -102,6 +102,8 @@ class Ran:
     children_last: int = 0  # child processes at the last sample
     children_cpu: dict[int, float] = field(default_factory=dict)  # each child's CPU seconds, as
     # last sampled (the helpers left out): a child's last tick before it ends may be missed
+    tree_cpu: dict[int, float] = field(default_factory=dict)  # the same for every process of
+    # the tree, the script and the helpers too
     substituted: bool = False  # the run's numbers replaced the script's PRIME_FIXTURE
 
     @property
@@ -171,11 +173,11 @@ def run(
     *args: str,
     waiting_for: str,
     expects: str,
-    numbers: Sequence[Number] = (),
+    numbers: Sequence[Number] | None = None,
 ) -> Ran:
     """Run the script at ``path`` with ``args`` until it exits, or fail at SCRIPT_TIMEOUT saying
     it was ``waiting_for`` that, and what the chapter ``expects`` of such a program; ``numbers``,
-    if any, replace its primes module's PRIME_FIXTURE."""
+    if given (an empty list too), replace its primes module's PRIME_FIXTURE."""
     __tracebackhide__ = True
     name = ' '.join([path.name, *args])
     with tempfile.TemporaryDirectory(prefix='concur-script-') as scratch:
@@ -185,9 +187,10 @@ def run(
             'PYTHONPATH': os.pathsep.join(
                 [str(SUBSTITUTE), *filter(None, [os.environ.get('PYTHONPATH')])]
             ),
-            'CONCUR_NUMBERS': json.dumps([[n.n, n.prime] for n in numbers]),
             'CONCUR_SUBSTITUTED': str(note),
         }
+        if numbers is not None:
+            env['CONCUR_NUMBERS'] = json.dumps([[n.n, n.prime] for n in numbers])
         ran, stderr, hung = _watch(path, args, env, name)
         ran.substituted = note.exists()
     if hung:
@@ -267,7 +270,10 @@ def _watch(
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 proc.returncode = ran.status = os.waitstatus_to_exitcode(status)
-                ran.cpu = usage.ru_utime + usage.ru_stime
+                # The kernel's count holds the script and every child it waited for, to the last
+                # tick; a forkserver's children (3.14+ on Linux) are never waited for by the
+                # script, so only the samples see them. Each count misses, neither adds.
+                ran.cpu = max(usage.ru_utime + usage.ru_stime, sum(ran.tree_cpu.values()))
                 ran.end = now
                 break
             if now - start > SCRIPT_TIMEOUT:
@@ -326,17 +332,18 @@ def _sample(main: psutil.Process, seen: dict[int, psutil.Process], ran: Ran) -> 
         children = main.children(recursive=True)
     except psutil.Error:  # it ended between the wait and the reading
         return
-    for child in children:
-        seen.setdefault(child.pid, child)
     # The processes a forkserver starts are its children, with its command line: they count.
     working = [c for c in children if c.pid not in helpers and _running(c)]
     ran.children_last = len(working)
-    for child in working:
+    for proc in [main, *children]:
+        seen.setdefault(proc.pid, proc)
         try:
-            times = child.cpu_times()
+            times = proc.cpu_times()
         except psutil.Error:  # ended since it was listed
             continue
-        ran.children_cpu[child.pid] = times.user + times.system
+        ran.tree_cpu[proc.pid] = times.user + times.system
+        if proc in working:
+            ran.children_cpu[proc.pid] = ran.tree_cpu[proc.pid]
     ran.most_threads = max(ran.most_threads, ran.threads_last)
     ran.most_children = max(ran.most_children, ran.children_last)
 
