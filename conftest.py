@@ -29,8 +29,9 @@ from concur import machine, primes
 from concur.testing import measure, records, workload
 from concur.timeouts import LEAK_GRACE
 
-# The end report (what the tests recorded, in the terminal and in pytest-html's report), and
-# pytester, which runs small pytest sessions inside a test: how the suite's own guards are tested.
+# The end report (what the tests recorded, in the terminal and in pytest-html's report), the option
+# that judges a reader's own scripts (--concur-scripts=DIR), and pytester, which runs small pytest
+# sessions inside a test: how the suite's own guards are tested.
 pytest_plugins = ['concur.testing.plugin', 'concur.testing.scripts_option', 'pytester']
 
 
