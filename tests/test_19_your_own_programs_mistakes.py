@@ -4,6 +4,7 @@ Each mistake a reader makes writing the chapter's scripts (``tests/programs/mist
 place of its right program (``tests/programs/right``) and the claim that sees it is run on them:
 it must fail with a message that says what the program did and what the chapter expects. A
 missing script skips, naming it; a hung one fails at its bound; a crashed one shows its stderr.
+Last, the option's own rule: without it, the default run does not even collect those claims.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import psutil
 import pytest
 import test_19_your_own_programs as claims19
 
 from concur.primes import Number
-from concur.testing import programs, records, workload
+from concur.testing import programs, records, scripts_option, workload
 
 pytestmark = pytest.mark.selfcheck
 
@@ -181,3 +183,37 @@ def test_the_checkers_check_the_specs_numbers_in_place_of_their_own(folder, numb
     ran = programs.run(sequential, waiting_for='its total', expects='a total', numbers=numbers)
     assert ran.substituted
     assert ran.results() == [tuple(number) for number in numbers]
+
+
+# ---- the option ----------------------------------------------------------------------------
+
+
+class _Options:
+    """A stand-in for pytest.Config in a hook that only reads one option."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def getoption(self, name: str) -> Path | None:
+        assert name == scripts_option.OPTION
+        return self.folder
+
+
+@pytest.mark.parametrize('given', [False, True], ids=['without the option', 'with it'])
+def test_the_claims_about_your_programs_are_collected_only_with_the_option(given, tmp_path):
+    """Without --concur-scripts the default run is the chapter, unchanged: the claims file is not
+    even collected; with it, that file is the whole run."""
+    config = cast(pytest.Config, _Options(tmp_path if given else None))
+    tests = Path(__file__).parent
+    claims_file = tests / scripts_option.CLAIMS_FILE
+    chapter_file = tests / 'test_04_spinners.py'
+    assert claims_file.is_file() and chapter_file.is_file()
+    ignored = {
+        path.name: scripts_option.pytest_ignore_collect(path, config)
+        for path in (claims_file, chapter_file, tests / 'claims.py')
+    }
+    assert ignored == {
+        claims_file.name: None if given else True,
+        chapter_file.name: True if given else None,
+        'claims.py': None,
+    }
