@@ -440,7 +440,8 @@ def check_units(ran: Ran, unit: str, count: int, report: Recorder) -> None:
     exact(
         Verdict(
             seen >= count,
-            measured=f'at most {seen} worker {unit} alive at once',
+            measured=f'at most {seen} worker {unit} alive at once ({ran.samples} readings, '
+            f'{ran.wall:.2f} s)',
             expected=f'{count} worker {unit} alive at once',
             meaning=f'the workers ran one after another: start all {count}, and only then wait '
             'for their results',

@@ -99,6 +99,7 @@ class Ran:
     most_children: int = 0  # child processes alive at once, at most (multiprocessing's helpers
     # left out: the resource tracker and the forkserver)
     threads_last: int = 0  # threads of the main process at the last sample
+    samples: int = 0  # readings of the process tree taken while it ran
     children_last: int = 0  # child processes at the last sample
     children_cpu: dict[int, float] = field(default_factory=dict)  # each child's CPU seconds, as
     # last sampled (the helpers left out): a child's last tick before it ends may be missed
@@ -328,9 +329,14 @@ def _drain(
 def _sample(main: psutil.Process, seen: dict[int, psutil.Process], ran: Ran) -> None:
     try:
         ran.threads_last = main.num_threads()
+    except psutil.Error:  # it ended between the wait and the reading
+        return
+    ran.samples += 1
+    ran.most_threads = max(ran.most_threads, ran.threads_last)
+    try:
         helpers = {p.pid for p in main.children() if is_multiprocessing_helper(p)}
         children = main.children(recursive=True)
-    except psutil.Error:  # it ended between the wait and the reading
+    except psutil.Error:  # it ended while its tree was walked
         return
     # The processes a forkserver starts are its children, with its command line: they count.
     working = [c for c in children if c.pid not in helpers and _running(c)]
@@ -344,7 +350,6 @@ def _sample(main: psutil.Process, seen: dict[int, psutil.Process], ran: Ran) -> 
         ran.tree_cpu[proc.pid] = times.user + times.system
         if proc in working:
             ran.children_cpu[proc.pid] = ran.tree_cpu[proc.pid]
-    ran.most_threads = max(ran.most_threads, ran.threads_last)
     ran.most_children = max(ran.most_children, ran.children_last)
 
 
