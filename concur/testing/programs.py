@@ -42,9 +42,14 @@ from concur.timeouts import JOIN_TIMEOUT, SCRIPT_TIMEOUT
 
 # The folder whose sitecustomize.py puts the run's numbers in place of PRIME_FIXTURE.
 SUBSTITUTE = Path(__file__).with_name('substitute')
-# How often the process tree is sampled while a script runs (seconds): a thread or a child that
-# lives a tenth of a second is seen, and psutil's reading costs the machine a few percent.
+# How often the script's threads are counted while it runs (seconds): one file of /proc, read in
+# a tenth of a millisecond, so a thread that lives a tenth of a second is seen.
 SAMPLE_EVERY = 0.02
+# How often its process tree is walked: psutil reads a file of /proc per process of the machine,
+# a few milliseconds in all, and tens of them on a free-threaded 3.13 whose other core is busy (a
+# closed file takes a lock there with sched_yield calls), where walking it each SAMPLE_EVERY left
+# the threads counted 9-14 times a second, and once too rarely to see two at once.
+WALK_EVERY = 0.05
 # Lines of a crashed script's standard error shown in its failure.
 STDERR_LINES = 8
 # Folders never searched for a reader's scripts: tools' and environments' own files.
@@ -99,7 +104,7 @@ class Ran:
     most_children: int = 0  # child processes alive at once, at most (multiprocessing's helpers
     # left out: the resource tracker and the forkserver)
     threads_last: int = 0  # threads of the main process at the last sample
-    samples: int = 0  # readings of the process tree taken while it ran
+    samples: int = 0  # counts of its threads taken while it ran
     children_last: int = 0  # child processes at the last sample
     children_cpu: dict[int, float] = field(default_factory=dict)  # each child's CPU seconds, as
     # last sampled (the helpers left out): a child's last tick before it ends may be missed
@@ -251,7 +256,7 @@ def _watch(
     ran = Ran(name, proc.pid, start, start, 0, 0.0)
     open_fds = {leader, errors}
     hung = False
-    next_sample = start
+    next_sample = next_walk = start
     try:
         main = psutil.Process(proc.pid)
         while True:
@@ -266,8 +271,11 @@ def _watch(
                 else:
                     stderr += data
             if now >= next_sample:
-                _sample(main, seen, ran)
-                next_sample = now + SAMPLE_EVERY
+                _count_threads(main, ran)
+                next_sample = time.perf_counter() + SAMPLE_EVERY
+            if now >= next_walk:
+                _walk(main, seen, ran)
+                next_walk = time.perf_counter() + WALK_EVERY
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 proc.returncode = ran.status = os.waitstatus_to_exitcode(status)
@@ -326,13 +334,17 @@ def _drain(
                 stderr += data
 
 
-def _sample(main: psutil.Process, seen: dict[int, psutil.Process], ran: Ran) -> None:
+def _count_threads(main: psutil.Process, ran: Ran) -> None:
     try:
         ran.threads_last = main.num_threads()
     except psutil.Error:  # it ended between the wait and the reading
         return
     ran.samples += 1
     ran.most_threads = max(ran.most_threads, ran.threads_last)
+
+
+def _walk(main: psutil.Process, seen: dict[int, psutil.Process], ran: Ran) -> None:
+    """Read the script's process tree: its children alive, and the CPU time of each process."""
     try:
         helpers = {p.pid for p in main.children() if is_multiprocessing_helper(p)}
         children = main.children(recursive=True)
