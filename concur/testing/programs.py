@@ -45,10 +45,10 @@ SUBSTITUTE = Path(__file__).with_name('substitute')
 # How often the script's threads are counted while it runs (seconds): one file of /proc, read in
 # a tenth of a millisecond, so a thread that lives a tenth of a second is seen.
 SAMPLE_EVERY = 0.02
-# How often its process tree is walked: psutil reads a file of /proc per process of the machine,
-# a few milliseconds in all, and tens of them on a free-threaded 3.13 whose other core is busy (a
-# closed file takes a lock there with sched_yield calls), where walking it each SAMPLE_EVERY left
-# the threads counted 9-14 times a second, and once too rarely to see two at once.
+# How often its process tree is walked, at most: psutil reads a file of /proc per process of the
+# machine, a few milliseconds in all, but up to a tenth of a second on a free-threaded 3.13 whose
+# other core is busy (a closed file takes a lock there with sched_yield calls), where walking it
+# at each count left the threads counted 7-20 times a second, once too rarely to see two at once.
 WALK_EVERY = 0.05
 # Lines of a crashed script's standard error shown in its failure.
 STDERR_LINES = 8
@@ -275,7 +275,9 @@ def _watch(
                 next_sample = time.perf_counter() + SAMPLE_EVERY
             if now >= next_walk:
                 _walk(main, seen, ran)
-                next_walk = time.perf_counter() + WALK_EVERY
+                # A slow walk waits twice its time for the next: the counts of threads go on.
+                walked = time.perf_counter()
+                next_walk = walked + max(WALK_EVERY, 2 * (walked - now))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 proc.returncode = ran.status = os.waitstatus_to_exitcode(status)
