@@ -39,12 +39,16 @@ from concur import machine
 REAPED_CHILDREN_COUNTED = sys.platform.startswith('linux')
 
 
+# The modules that multiprocessing's helper processes run, as their command lines name them.
+MULTIPROCESSING_HELPERS = ('multiprocessing.resource_tracker', 'multiprocessing.forkserver')
+
+
 def is_multiprocessing_helper(proc: psutil.Process) -> bool:
     try:
         cmdline = ' '.join(proc.cmdline())
     except psutil.Error:
         return False
-    return 'multiprocessing.resource_tracker' in cmdline or 'multiprocessing.forkserver' in cmdline
+    return any(helper in cmdline for helper in MULTIPROCESSING_HELPERS)
 
 
 def children() -> list[psutil.Process]:

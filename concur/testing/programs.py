@@ -20,6 +20,7 @@ the script and in every process it starts. The script's code is not touched.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import os
 import re
@@ -31,13 +32,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 import pytest
 
 from concur.primes import Number
 from concur.testing.framelog import FRAME, Written
-from concur.testing.measure import is_multiprocessing_helper
+from concur.testing.measure import MULTIPROCESSING_HELPERS, is_multiprocessing_helper
 from concur.timeouts import JOIN_TIMEOUT, SCRIPT_TIMEOUT
 
 # The folder whose sitecustomize.py puts the run's numbers in place of PRIME_FIXTURE.
@@ -258,7 +260,6 @@ def _watch(
     hung = False
     next_sample = next_walk = start
     try:
-        main = psutil.Process(proc.pid)
         while True:
             ready, _, _ = select.select(list(open_fds), [], [], SAMPLE_EVERY)
             now = time.perf_counter()
@@ -271,10 +272,10 @@ def _watch(
                 else:
                     stderr += data
             if now >= next_sample:
-                _count_threads(main, ran)
+                _count_threads(proc.pid, ran)
                 next_sample = time.perf_counter() + SAMPLE_EVERY
             if now >= next_walk:
-                _walk(main, seen, ran)
+                _walk(proc.pid, seen, ran)
                 # A slow walk waits twice its time for the next: the counts of threads go on.
                 walked = time.perf_counter()
                 next_walk = walked + max(WALK_EVERY, 2 * (walked - now))
@@ -336,43 +337,108 @@ def _drain(
                 stderr += data
 
 
-def _count_threads(main: psutil.Process, ran: Ran) -> None:
-    try:
-        ran.threads_last = main.num_threads()
-    except psutil.Error:  # it ended between the wait and the reading
+def _count_threads(pid: int, ran: Ran) -> None:
+    looked = _look(pid)
+    if looked is None:  # it ended between the wait and the reading
         return
+    ran.threads_last = looked.threads
     ran.samples += 1
     ran.most_threads = max(ran.most_threads, ran.threads_last)
 
 
-def _walk(main: psutil.Process, seen: dict[int, psutil.Process], ran: Ran) -> None:
+def _walk(pid: int, seen: dict[int, psutil.Process], ran: Ran) -> None:
     """Read the script's process tree: its children alive, and the CPU time of each process."""
-    try:
-        helpers = {p.pid for p in main.children() if is_multiprocessing_helper(p)}
-        children = main.children(recursive=True)
-    except psutil.Error:  # it ended while its tree was walked
-        return
-    # The processes a forkserver starts are its children, with its command line: they count.
-    working = [c for c in children if c.pid not in helpers and _running(c)]
-    ran.children_last = len(working)
-    for proc in [main, *children]:
-        seen.setdefault(proc.pid, proc)
-        try:
-            times = proc.cpu_times()
-        except psutil.Error:  # ended since it was listed
+    direct = _children(pid)
+    tree, todo = [], list(direct)
+    while todo:
+        child = todo.pop()
+        tree.append(child)
+        todo += _children(child)
+    working = 0
+    for each in [pid, *tree]:
+        looked = _look(each)
+        if looked is None:  # ended since it was listed
             continue
-        ran.tree_cpu[proc.pid] = times.user + times.system
-        if proc in working:
-            ran.children_cpu[proc.pid] = ran.tree_cpu[proc.pid]
-    ran.most_children = max(ran.most_children, ran.children_last)
+        if each not in seen:
+            with contextlib.suppress(psutil.Error):
+                seen[each] = psutil.Process(each)
+        ran.tree_cpu[each] = looked.cpu
+        # The processes a forkserver starts are its children, with its command line: they count.
+        if each != pid and not looked.ended and not (each in direct and looked.helper):
+            working += 1
+            ran.children_cpu[each] = looked.cpu
+    ran.children_last = working
+    ran.most_children = max(ran.most_children, working)
 
 
-def _running(child: psutil.Process) -> bool:
-    """Not ended: a zombie is a child that its parent has not waited for yet."""
+class _Looked(NamedTuple):
+    """One process, as read now."""
+
+    ended: bool  # a zombie: a child that its parent has not waited for yet
+    threads: int
+    cpu: float  # seconds, user and system
+    helper: bool  # one of multiprocessing's helper processes
+
+
+# Where Linux lists each thread's children (/proc/PID/task/TID/children), the watcher reads /proc
+# itself, without Python's buffered files: closing one on a free-threaded 3.13 takes a lock with
+# sched_yield calls, each handing the core to the busy program watched (CPython #114203); through
+# psutil the tree was read 6-12 times a second there, once too rarely to see two workers at once.
+PROC_CHILDREN = os.path.exists(f'/proc/{os.getpid()}/task/{os.getpid()}/children')
+CLOCK_TICKS = os.sysconf('SC_CLK_TCK') if PROC_CHILDREN else 100
+
+
+def _read_proc(path: str) -> bytes | None:
     try:
-        return child.status() != psutil.STATUS_ZOMBIE
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 65536)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _look(pid: int) -> _Looked | None:
+    if PROC_CHILDREN:
+        stat, cmdline = _read_proc(f'/proc/{pid}/stat'), _read_proc(f'/proc/{pid}/cmdline')
+        if not stat or cmdline is None:
+            return None
+        fields = stat[stat.rindex(b')') + 2 :].split()  # from field 3, the state (man 5 proc)
+        return _Looked(
+            fields[0] == b'Z',
+            int(fields[17]),
+            (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
+            any(helper.encode() in cmdline for helper in MULTIPROCESSING_HELPERS),
+        )
+    try:
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            times = proc.cpu_times()
+            return _Looked(
+                proc.status() == psutil.STATUS_ZOMBIE,
+                proc.num_threads(),
+                times.user + times.system,
+                is_multiprocessing_helper(proc),
+            )
     except psutil.Error:
-        return False
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    if PROC_CHILDREN:
+        try:
+            tids = os.listdir(f'/proc/{pid}/task')
+        except OSError:
+            return []
+        listed = b' '.join(_read_proc(f'/proc/{pid}/task/{tid}/children') or b'' for tid in tids)
+        return [int(child) for child in listed.split()]
+    try:
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.Error:
+        return []
 
 
 def _kill(proc: subprocess.Popen[bytes], seen: dict[int, psutil.Process]) -> None:
