@@ -4,11 +4,11 @@
 ``run(script, *args)`` runs it as its reader does, ``python script.py ARGS`` in the script's own
 folder, with its output on a pseudo-terminal (so it is line-buffered, as in a terminal) and its
 standard error on a pipe. Meanwhile it keeps each piece of output with the time it arrived, and
-samples the process tree (threads of the main process, child processes alive at once); at the end
-it reads the CPU time of the whole tree from the kernel (``wait4``: the script's own time and that
-of every child it waited for). A script that outlives its bound is killed with every process it
-started, and fails saying what the spec waited for; one that exits with an error fails with the
-last lines of its standard error.
+samples the process tree (threads of the main process, child processes alive at once, the CPU
+time of each); its CPU time is the larger of that sum and the kernel's count at its end (``wait4``:
+the script's own time and that of every child it waited for). A script that outlives its bound is
+killed with every process it started, and fails saying what the spec waited for; one that exits
+with an error fails with the last lines of its standard error.
 
 Scripts that check the book's numbers would take tens of seconds. When a script imports a module
 named ``primes`` that has a ``PRIME_FIXTURE`` (the book's list of numbers and verdicts), the
