@@ -39,12 +39,16 @@ from concur import machine
 REAPED_CHILDREN_COUNTED = sys.platform.startswith('linux')
 
 
-def _mp_helper(proc: psutil.Process) -> bool:
+# The modules that multiprocessing's helper processes run, as their command lines name them.
+MULTIPROCESSING_HELPERS = ('multiprocessing.resource_tracker', 'multiprocessing.forkserver')
+
+
+def is_multiprocessing_helper(proc: psutil.Process) -> bool:
     try:
         cmdline = ' '.join(proc.cmdline())
     except psutil.Error:
         return False
-    return 'multiprocessing.resource_tracker' in cmdline or 'multiprocessing.forkserver' in cmdline
+    return any(helper in cmdline for helper in MULTIPROCESSING_HELPERS)
 
 
 def children() -> list[psutil.Process]:
@@ -52,7 +56,7 @@ def children() -> list[psutil.Process]:
     which live as long as the program rather than belonging to one piece of work. The processes
     a forkserver starts are its children, copies of it with the same command line: they count."""
     me = psutil.Process()
-    helpers = {p.pid for p in me.children() if _mp_helper(p)}
+    helpers = {p.pid for p in me.children() if is_multiprocessing_helper(p)}
     return [p for p in me.children(recursive=True) if p.pid not in helpers]
 
 

@@ -30,6 +30,7 @@ SECTIONS = (
     'cost of a unit',
     'beyond the book',
     'beyond one machine',
+    'your programs',  # the reader's own scripts (pytest --concur-scripts=DIR)
     "the suite's own tools",
 )
 STATUSES = ('passed', 'failed', 'skipped')

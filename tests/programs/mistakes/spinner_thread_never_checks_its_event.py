@@ -1,0 +1,34 @@
+"""Mistake: the spinner thread never checks its Event, so it never stops (spinner_thread.py)."""
+
+import itertools
+import time
+from threading import Event, Thread
+
+
+def spin(msg: str, done: Event) -> None:
+    status = ''
+    for char in itertools.cycle('\\|/-'):
+        status = f'\r{char} {msg}'
+        print(status, end='', flush=True)
+        time.sleep(0.1)
+    print('\r' + ' ' * len(status) + '\r', end='')
+
+
+def slow() -> int:
+    time.sleep(1)
+    return 42
+
+
+def supervisor() -> int:
+    done = Event()
+    spinner = Thread(target=spin, args=('working', done))
+    print(f'spinner object: {spinner}')
+    spinner.start()
+    result = slow()
+    done.set()
+    spinner.join()
+    return result
+
+
+if __name__ == '__main__':
+    print(f'Answer: {supervisor()}')

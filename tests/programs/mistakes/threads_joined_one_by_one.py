@@ -1,0 +1,52 @@
+"""Mistake: each thread is joined before the next starts, so they never run at once (threads.py)."""
+
+import os
+import sys
+from queue import SimpleQueue
+from threading import Thread
+from time import perf_counter
+from typing import NamedTuple
+
+from primes import NUMBERS, is_prime
+
+
+class Checked(NamedTuple):
+    n: int
+    prime: bool
+    elapsed: float
+
+
+def worker(jobs: 'SimpleQueue[int]', results: 'SimpleQueue[Checked]') -> None:
+    while n := jobs.get():
+        start = perf_counter()
+        results.put(Checked(n, is_prime(n), perf_counter() - start))
+    results.put(Checked(0, False, 0.0))
+
+
+def main() -> None:
+    workers = int(sys.argv[1]) if len(sys.argv) > 1 else os.cpu_count() or 1
+    print(f'Checking {len(NUMBERS)} numbers with {workers} threads:')
+    t0 = perf_counter()
+    jobs: SimpleQueue[int] = SimpleQueue()
+    results: SimpleQueue[Checked] = SimpleQueue()
+    for n in NUMBERS:
+        jobs.put(n)
+    for _ in range(workers):
+        jobs.put(0)
+    for _ in range(workers):
+        thread = Thread(target=worker, args=(jobs, results))
+        thread.start()
+        thread.join()
+    checked = done = 0
+    while done < workers:
+        n, prime, elapsed = results.get()
+        if n == 0:
+            done += 1
+            continue
+        checked += 1
+        print(f'{n:16}  {"P" if prime else " "} {elapsed:9.6f}s')
+    print(f'{checked} checks in {perf_counter() - t0:.2f}s')
+
+
+if __name__ == '__main__':
+    main()

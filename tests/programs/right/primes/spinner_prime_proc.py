@@ -1,0 +1,33 @@
+"""A spinner process while the main process checks a prime: the GIL's first question."""
+
+import itertools
+from multiprocessing import Event, Process, synchronize
+
+from primes import is_prime
+
+N = 600_000_000_000_073
+
+
+def spin(msg: str, done: synchronize.Event) -> None:
+    status = ''
+    for char in itertools.cycle('\\|/-'):
+        status = f'\r{char} {msg}'
+        print(status, end='', flush=True)
+        if done.wait(0.1):
+            break
+    print('\r' + ' ' * len(status) + '\r', end='', flush=True)
+
+
+def supervisor(n: int) -> bool:
+    done = Event()
+    spinner = Process(target=spin, args=('checking', done))
+    print(f'spinner object: {spinner}')
+    spinner.start()
+    result = is_prime(n)
+    done.set()
+    spinner.join()
+    return result
+
+
+if __name__ == '__main__':
+    print(f'{N:,} is {"" if supervisor(N) else "not "}prime')
