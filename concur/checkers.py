@@ -170,8 +170,8 @@ def late_reader(
 
     def collect(crew: Crew) -> Iterator[PrimeResult]:
         if stop_when_jobs_empty:
-            return report_until_jobs_empty(crew, pause=lambda: _join(crew.units))
-        _join(crew.units)  # just as late: every worker has ended before the first result is read
+            return report_until_jobs_empty(crew, pause=lambda: join_all(crew.units))
+        join_all(crew.units)  # just as late: every worker has ended before the first result is read
         return report(crew)
 
     return list(
@@ -310,18 +310,18 @@ def _run(
         abandon()
         # A thread still finishes the number it holds; the error on its way must not be
         # replaced by one about the wait.
-        _join(started, strict=False)
+        join_all(started, strict=False)
         raise
-    _join(started)
+    join_all(started)
 
 
-def _join(units: Sequence[Unit], strict: bool = True) -> None:
+def join_all(units: Sequence[Unit], strict: bool = True) -> None:
     """Join every unit, each within JOIN_TIMEOUT; if ``strict``, raise for those still running."""
     for unit in units:
         unit.join(JOIN_TIMEOUT)
     running = [unit for unit in units if unit.is_alive()]
     if strict and running:
-        raise RuntimeError(f'{running} still running {JOIN_TIMEOUT} s after they were told to stop')
+        raise RuntimeError(f'{running} still running {JOIN_TIMEOUT} s after they were due to end')
 
 
 def _from_executor(

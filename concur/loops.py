@@ -12,8 +12,7 @@ import asyncio
 import threading
 from collections.abc import Iterable
 
-from concur.checkers import PrimeResult, check_prime, valid_numbers, worker_count
-from concur.timeouts import JOIN_TIMEOUT
+from concur.checkers import PrimeResult, check_prime, join_all, valid_numbers, worker_count
 
 
 async def handle(n: int) -> PrimeResult:
@@ -38,9 +37,5 @@ def loops(numbers: Iterable[int], threads: int | None = None) -> list[PrimeResul
     units = [threading.Thread(target=run, args=(i,), name=f'loop-{i}') for i in range(threads)]
     for unit in units:
         unit.start()
-    for unit in units:
-        unit.join(JOIN_TIMEOUT)
-    running = [unit.name for unit in units if unit.is_alive()]
-    if running:
-        raise RuntimeError(f'{running} still running {JOIN_TIMEOUT} s after their work was due')
+    join_all(units)
     return [result for share in shares for result in share]

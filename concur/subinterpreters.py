@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
-from concur.checkers import PrimeResult, check_prime, valid_numbers, worker_count
+from concur.checkers import PrimeResult, check_prime, join_all, valid_numbers, worker_count
 from concur.timeouts import JOIN_TIMEOUT
 
 HAS_SUBINTERPRETERS = sys.version_info >= (3, 14)
@@ -61,11 +61,7 @@ def check_in_interpreters(
         units = [threading.Thread(target=run, args=(i,), name=names[i]) for i in range(count)]
         for unit in units:
             unit.start()
-        for unit in units:
-            unit.join(JOIN_TIMEOUT)
-        running = [unit.name for unit in units if unit.is_alive()]
-        if running:
-            raise RuntimeError(f'{running} still running {JOIN_TIMEOUT} s after their work was due')
+        join_all(units)
     finally:
         for interpreter in made:
             interpreter.close()

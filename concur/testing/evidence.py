@@ -380,19 +380,7 @@ def exact(
     count of frames that must be 0, an order, a value): one measurement is the evidence."""
     __tracebackhide__ = True
     status = 'passed' if said.holds else 'failed'
-    report.add(
-        Row(
-            section,
-            claim,
-            variant,
-            status,
-            said.measured,
-            said.expected,
-            said.compared_with,
-            key=key,
-            figures=said.figures,
-        )
-    )
+    _record(report, section, claim, variant, status, said, None, key)
     report_pictures(report, pictures)
     if not said.holds:
         pytest.fail(
