@@ -18,9 +18,10 @@ import pytest
 from claims import (
     ONE_CORE_AT_MOST,
     PARALLEL_SHARE,
+    PARTLY_AT_ONCE,
     checks_span,
-    cores_slowed_each_other,
     needs_cores,
+    runs_in_parallel,
     worker_chart,
 )
 
@@ -126,11 +127,10 @@ def test_the_same_threads_take_turns_with_the_gil_switched_on_and_run_in_paralle
 
     def verdict(raced: dict[bool, gil_switch.Raced], _: Machine) -> Verdict:
         off, on = raced[False], raced[True]
-        holds: bool | None = (
-            not off.gil and on.gil and off.speedup >= least and takes_turns(on.speedup, on.cores)
-        )
-        if cores_slowed_each_other(off.speedup, off.cores, k):
-            holds = None  # the GIL-off half cannot show what the cores were free for
+        parallel = runs_in_parallel(off.speedup, off.cores, k)
+        switched = not off.gil and on.gil and takes_turns(on.speedup, on.cores)
+        # Undecided where the GIL-off half cannot show what the cores were free for.
+        holds = parallel if switched else False
         return Verdict(
             holds,
             measured=', '.join(
@@ -144,6 +144,7 @@ def test_the_same_threads_take_turns_with_the_gil_switched_on_and_run_in_paralle
             f'{on.one:.2f} s with it, the faster of two around the {k} threads',
             meaning='the GIL alone decides whether threads run Python code at once: without it '
             'they use every core, with it they take turns on one',
+            unclear=PARTLY_AT_ONCE,
         )
 
     judge(
@@ -205,10 +206,10 @@ def test_threads_each_running_an_event_loop_run_cpu_heavy_handlers_as_threads_do
             holds = takes_turns(speedup, served.cores)
             expected = f'at most {TURNS_AT_MOST:.2f}x on at most {ONE_CORE_AT_MOST} cores'
         else:
-            holds = None if cores_slowed_each_other(speedup, served.cores, k) else speedup >= least
+            holds = runs_in_parallel(speedup, served.cores, k)
             expected = f'at least {least:.2f}x ({PARALLEL_SHARE} x {k} cores)'
         return Verdict(
-            holds and everyone,
+            holds if everyone else False,
             measured=f'{speedup:.2f}x one loop on {served.cores:.2f} cores, '
             f'{len({r.worker for r in served.results})} of {k} loops checking',
             expected=f'{expected} ({machine.build()}), every loop taking a share',
@@ -216,6 +217,7 @@ def test_threads_each_running_an_event_loop_run_cpu_heavy_handlers_as_threads_do
             f'around the {k}; starting the threads and loops left out',
             meaning='loops in threads are as parallel as the threads: '
             + ('they take turns under the GIL' if gil else 'without the GIL they run at once'),
+            unclear=PARTLY_AT_ONCE,
         )
 
     judge(
@@ -320,17 +322,17 @@ def test_subinterpreters_each_with_its_own_gil_run_python_code_in_parallel_in_on
 
     def verdict(run: Interpreted, _: Machine) -> Verdict:
         speedup = run.one / run.seconds
-        holds: bool | None = speedup >= least and run.children <= 0.05 * run.seconds
-        if cores_slowed_each_other(speedup, run.cores, k):
-            holds = None
+        parallel = runs_in_parallel(speedup, run.cores, k)
+        in_this_process = run.children <= 0.05 * run.seconds
         return Verdict(
-            holds,
+            parallel if in_this_process else False,
             measured=f'{speedup:.2f}x one interpreter, this process on {run.cores:.2f} cores, '
             f'its children {run.children:.2f} CPU seconds',
             expected=f'at least {least:.2f}x ({PARALLEL_SHARE} x {k} cores), in this process',
             compared_with=f'one interpreter: {run.one:.2f} s, the faster of two around the {k}; '
             'making the interpreters left out',
             meaning='each interpreter has its own GIL, so they run Python code at once',
+            unclear=PARTLY_AT_ONCE,
         )
 
     judge(
