@@ -25,6 +25,7 @@ from typing import NamedTuple, cast
 
 import pytest
 from claims import (
+    IDLE_CORES,
     WAKE_LATE,
     Spun,
     frame_figures,
@@ -264,11 +265,15 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
     # Never earlier than the two waits; later by at most one wake-up's lateness for each.
     low, high = expected, expected + 2 * WAKE_LATE
 
-    def verdict(frames: list[Written], _: Machine) -> Verdict:
+    def verdict(frames: list[Written], reading: Machine) -> Verdict:
         gaps = [b.time - a.time for a, b in zip(frames, frames[1:], strict=False)]
         gap = statistics.median(gaps) if len(gaps) == GAPS else math.inf
+        holds: bool | None = 0.99 * low <= gap <= high
+        # Late frames beside another program that ran show nothing: a wake-up may wait for a core.
+        if gap > high and reading.others > IDLE_CORES:
+            holds = None
         return Verdict(
-            0.99 * low <= gap <= high,
+            holds,
             measured=f'median gap {1000 * gap:.1f} ms over {len(gaps)} gaps',
             expected=f'{1000 * low:.0f} to {1000 * high:.0f} ms: interval {1000 * GAP_INTERVAL:g} '
             f'ms + switch interval {1000 * switch_interval:g} ms ({machine.build()})',
@@ -276,6 +281,8 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
             if machine.gil_enabled()
             else 'without the GIL the spinner never waits for the busy thread',
             figures={'gap': gap, 'interval': GAP_INTERVAL, 'switch': switch_interval},
+            unclear=f'frames later than the bound while other programs took {reading.others:.2f} '
+            'cores: a wake-up may have waited for a core',
         )
 
     judge(
