@@ -137,7 +137,8 @@ def prediction_lines(records: Sequence[Record], predictions: Predictions, width:
             lines += _wrap(f'why: {why}', width, ' ' * MARK, ' ' * (MARK + 4))
     left_out = [q.key for q in QUESTIONS if q.key not in predictions.answers]
     summary = ', '.join(f'{n} {mark}' for mark, n in marks.items()) or 'no prediction read'
-    lines.insert(2, summary + (f'; not predicted: {", ".join(left_out)}' if left_out else ''))
+    summary += f'; not predicted: {", ".join(left_out)}' if left_out else ''
+    lines[2:2] = _wrap(summary, width, rest=INDENT)
     for problem in predictions.problems:
         lines += _wrap(f'not understood: {problem}', width, rest=INDENT)
     return lines
