@@ -263,14 +263,7 @@ def _watch(
         while True:
             ready, _, _ = select.select(list(open_fds), [], [], SAMPLE_EVERY)
             now = time.perf_counter()
-            for fd in ready:
-                data = _read(fd)
-                if not data:
-                    open_fds.discard(fd)
-                elif fd == leader:
-                    terminal.feed(data, now, proc.pid)
-                else:
-                    stderr += data
+            _take(ready, open_fds, leader, terminal, stderr, now, proc.pid)
             if now >= next_sample:
                 _count_threads(proc.pid, ran)
                 next_sample = time.perf_counter() + SAMPLE_EVERY
@@ -326,15 +319,28 @@ def _drain(
         ready, _, _ = select.select(list(open_fds), [], [], 0)
         if not ready:
             return
-        now = time.perf_counter()
-        for fd in ready:
-            data = _read(fd)
-            if not data:
-                open_fds.discard(fd)
-            elif fd == leader:
-                terminal.feed(data, now, pid)
-            else:
-                stderr += data
+        _take(ready, open_fds, leader, terminal, stderr, time.perf_counter(), pid)
+
+
+def _take(
+    ready: list[int],
+    open_fds: set[int],
+    leader: int,
+    terminal: _Terminal,
+    stderr: bytearray,
+    now: float,
+    pid: int,
+) -> None:
+    """Read each ready descriptor once: the terminal's bytes to the frame reader, stderr's kept;
+    a descriptor at its end leaves ``open_fds``."""
+    for fd in ready:
+        data = _read(fd)
+        if not data:
+            open_fds.discard(fd)
+        elif fd == leader:
+            terminal.feed(data, now, pid)
+        else:
+            stderr += data
 
 
 def _count_threads(pid: int, ran: Ran) -> None:
