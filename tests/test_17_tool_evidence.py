@@ -161,11 +161,17 @@ def test_judge_asks_only_other_programs_cpu_time_of_a_no_faster_claim_read_in_cp
         judged([True, True, True], quiet_pass=True, cpu_time=True)
 
 
-def test_judge_records_a_row_before_it_fails_or_skips(machine_reads):
-    """The end report shows the evidence of a failure and of a skip, not only of a pass."""
+@pytest.mark.parametrize(
+    'free, outcome, status',
+    [(2.0, pytest.fail.Exception, 'failed'), (1.0, pytest.skip.Exception, 'skipped')],
+    ids=['fails on a quiet machine', 'skips on a busy one'],
+)
+def test_judge_records_a_row_before_it_fails_or_skips(machine_reads, free, outcome, status):
+    """The end report shows the evidence of a failure and of a skip, not only of a pass, each
+    with its own status: a claim the machine could not show is never shown as passed."""
     recorded: list[tuple[str, object]] = []
-    machine_reads(2.0)
-    with pytest.raises(pytest.fail.Exception):
+    machine_reads(free)
+    with pytest.raises(outcome):
         judge(
             lambda: 0,
             lambda *_: Verdict(False, 'm', 'e'),
@@ -174,23 +180,7 @@ def test_judge_records_a_row_before_it_fails_or_skips(machine_reads):
             claim='c',
             cores=2,
         )
-    assert statuses(recorded) == ['failed']
-
-
-def test_judge_records_a_skipped_row_when_its_trials_run_out(machine_reads):
-    """A claim the machine could not show is skipped in the report too, never shown as passed."""
-    machine_reads(1.0)
-    recorded: list[tuple[str, object]] = []
-    with pytest.raises(pytest.skip.Exception):
-        judge(
-            lambda: 0,
-            lambda *_: Verdict(False, 'm', 'e'),
-            report=Recorder(recorded, 'test'),
-            section=TOOLS,
-            claim='c',
-            cores=2,
-        )
-    assert statuses(recorded) == ['skipped']
+    assert statuses(recorded) == [status]
 
 
 @pytest.mark.parametrize('holds', [True, False], ids=['holds', 'contradicted'])
