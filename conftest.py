@@ -25,6 +25,7 @@ pytest_plugins = [
     'concur.testing.answers',
     'concur.testing.plugin',
     'concur.testing.every_verdict',
+    'concur.testing.claim',
     'concur.testing.scripts_option',
     'concur.testing.guards',
     'pytester',
@@ -82,6 +83,12 @@ def fast() -> tuple[primes.Number, ...]:
 def calibrated_prime() -> int:
     """A prime whose ``is_prime`` check takes about PRIME_SECONDS here, found by timing it now."""
     return primes.calibrated_prime(PRIME_SECONDS)
+
+
+@pytest.fixture(scope='session')
+def work() -> tuple[primes.Number, ...]:
+    """The numbers of a trial of k units at once, half primes, sized for this machine."""
+    return workload.hard_numbers(workload.WORK_SECONDS, workload.WORK_COUNT)
 
 
 @pytest.fixture(scope='session')

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterable
+from time import perf_counter
 
 from concur.checkers import PrimeResult, check_prime, join_all, valid_numbers, worker_count
+from concur.primes import is_prime_nap
 
 
 async def handle(n: int) -> PrimeResult:
@@ -39,3 +41,27 @@ def loops(numbers: Iterable[int], threads: int | None = None) -> list[PrimeResul
         unit.start()
     join_all(units)
     return [result for share in shares for result in share]
+
+
+async def _napping(numbers: Iterable[int], name: str) -> list[PrimeResult]:
+    """Check the numbers one after another with ``is_prime_nap``, which hands the loop over every
+    few milliseconds."""
+    done = []
+    for n in numbers:
+        start = perf_counter()
+        prime = await is_prime_nap(n)
+        done.append(PrimeResult(n, prime, perf_counter() - start, name, start))
+    return done
+
+
+def coroutines(numbers: Iterable[int], tasks: int | None = None) -> list[PrimeResult]:
+    """Check the numbers in ``tasks`` coroutines (default: the usable cores) on one event loop in
+    this thread, each over every ``tasks``-th number: concurrency without parallelism."""
+    numbers, tasks = valid_numbers(numbers), worker_count(tasks)
+
+    async def gathered() -> list[list[PrimeResult]]:
+        return await asyncio.gather(
+            *(_napping(numbers[i::tasks], f'task-{i}') for i in range(tasks))
+        )
+
+    return [result for share in asyncio.run(gathered()) for result in share]

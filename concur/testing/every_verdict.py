@@ -25,7 +25,7 @@ def pytest_runtest_makereport(
     verdict = report.when == 'call' or report.skipped or report.failed and report.when == 'setup'
     if section in records.SECTIONS and verdict and not _has_row(report.user_properties):
         status = 'passed' if report.passed else 'skipped' if report.skipped else 'failed'
-        row = records.Row(section, _claim(item), _variant(item), status, _why(report), '', '')
+        row = records.Row(section, claim_of(item), variant_of(item), status, _why(report), '', '')
         records.Recorder(report.user_properties, item.nodeid).add(row)
     return report
 
@@ -37,13 +37,13 @@ def _has_row(properties: list[tuple[str, object]]) -> bool:
     )
 
 
-def _claim(item: pytest.Item) -> str:
+def claim_of(item: pytest.Item) -> str:
     """The test's name as the sentence it is."""
     name = getattr(item, 'originalname', None) or item.name
     return name.removeprefix('test_').replace('_', ' ')
 
 
-def _variant(item: pytest.Item) -> str:
+def variant_of(item: pytest.Item) -> str:
     callspec = getattr(item, 'callspec', None)
     return callspec.id if callspec is not None else ''
 

@@ -97,6 +97,9 @@ class Verdict:
     meaning: str = ''  # what a contradiction means, for the failure message
     unclear: str = ''  # with holds None: which figures disagreed, so that the trial shows nothing
     figures: dict[str, float] = field(default_factory=dict)  # the row's figures, by name
+    # A claim of the form "no faster" whose trial carried no evidence that faster was possible:
+    # it passes only where the machine was quiet (as ``judge``'s ``pass_needs_quiet``).
+    needs_quiet: bool = False
 
 
 def judge(
@@ -139,9 +142,10 @@ def judge(
             value = trial()
         reading = Machine(machine.usable_cores(), usage.others / usage.wall, _suite_cores(usage))
         said = verdict(value, reading)
-        if said.holds and (not pass_needs_quiet or reads_cpu_time and reading.quiet(cores, False)):
+        needs_quiet = pass_needs_quiet or said.needs_quiet
+        if said.holds and (not needs_quiet or reads_cpu_time and reading.quiet(cores, False)):
             # The machine's readings decided nothing unless the pass needed a quiet machine.
-            shown = reading if pass_needs_quiet else None
+            shown = reading if needs_quiet else None
             return _passed(report, section, claim, variant, said, shown, value, pictures, key)
         reading = Machine(reading.usable, reading.others, reading.suite, free_cores())
         said = verdict(value, reading)
@@ -164,7 +168,9 @@ def judge(
     said, reading = tried[-1]
     _record(report, section, claim, variant, 'skipped', said, reading, key)
     report_pictures(report, pictures(value))
-    decided = [_undecided(s, r, cores, pass_needs_quiet, reads_cpu_time) for s, r in tried]
+    decided = [
+        _undecided(s, r, cores, pass_needs_quiet or s.needs_quiet, reads_cpu_time) for s, r in tried
+    ]
     pytest.skip(
         f'this machine could not show that {claim} just now, in {len(tried)} trials. '
         + '; '.join(

@@ -81,14 +81,6 @@ def units(name: str, of: str) -> Callable[[dict[str, float]], tuple[str, str]]:
     return read
 
 
-def coroutines_taking_turns(f: dict[str, float]) -> tuple[str, str]:
-    speed = _speed(1 / f['ratio'])
-    return speed, (
-        f'{int(f["units"])} coroutines doing CPU work took {f["ratio"]:.2f} times their shares '
-        f'one after another, on {f["cores"]:.2f} cores'
-    )
-
-
 def waiting(name: str) -> Callable[[dict[str, float]], tuple[str, str]]:
     """k units that wait: waits that overlap end about when one alone does, faster than one
     after another."""
@@ -135,7 +127,7 @@ READINGS: dict[str, Callable[[dict[str, float]], tuple[str, str]]] = {
     'threads checking primes': units('threads', 'one thread'),
     'processes checking primes': units('processes', 'one process'),
     'processes in parallel': units('processes', 'one share alone'),
-    'coroutines taking turns': coroutines_taking_turns,
+    'coroutines taking turns': units('coroutines', 'their shares one after another'),
     'coroutines waiting together': waiting('coroutines'),
     'threads waiting together': waiting('threads'),
     'to_thread': to_thread,

@@ -13,6 +13,11 @@ from concur.primes import Number
 # short enough that a test running a share a few times, alone and k at once, takes tenths of a
 # second.
 SHARE_SECONDS = 0.03
+# The numbers of a trial of k units (``parallel.trial``) take one unit about this long: a few
+# tenths of a second, so that a test runs them a few times, yet long against starting units.
+WORK_SECONDS = 0.2
+# Numbers in such a trial, half primes: 2 and 4 workers get equal shares.
+WORK_COUNT = 8
 
 
 def hard_numbers(seconds: float, count: int = 8) -> tuple[Number, ...]:

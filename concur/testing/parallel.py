@@ -1,0 +1,319 @@
+"""One model of a parallel trial: the same work in one unit alone, and in k units at once.
+
+A trial runs equal shares of CPU-bound work in k units at once and compares them with the same
+shares one after another (the baseline, measured in the same trial); ``Together`` holds its
+figures. ``verdict`` reads them by one set of rules, for either expectation of the chapter:
+
+- **in parallel**: k units on k free cores take about one share: at least PARALLEL_SHARE of a
+  k-fold speedup (k at most the usable cores).
+- **taking turns**: k units take about k shares, on one core at most (a GIL, or one event loop).
+
+Whatever the expectation:
+
+- units that never were all under way at once ran one after another: that contradicts both;
+- a speedup above the cores the units used shows nothing: only a slowed baseline gives one;
+- units that kept the cores busy yet fell short of the speedup show nothing either: the cores
+  slowed each other (two hardware threads of one core, a neighbour on the host);
+- "no faster" passes only where faster was possible: a control in the same trial (the same work
+  in units that can run in parallel) got there, or else the machine was quiet (``judge`` asks the
+  machine when the verdict says ``needs_quiet``).
+
+``MODELS`` is the table of the chapter's ways to run units at once, each with what its units do to
+Python code with the GIL and without it; ``models(...)`` makes some of them a parametrization.
+The bounds and their reasons are in ``tolerances.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import pytest
+
+from concur import checkers, clocked, loops, machine
+from concur.checkers import PrimeResult
+from concur.clocked import Clocked
+from concur.testing import measure
+from concur.testing.evidence import Machine, Verdict
+from concur.testing.records import Span, WorkerChart
+from concur.testing.tolerances import (
+    CORES_EXPLAIN_SPEEDUP,
+    FASTER_POSSIBLE,
+    ONE_CORE_AT_MOST,
+    PARALLEL_SHARE,
+    TAKING_TURNS,
+)
+
+PARALLEL = 'in parallel'
+TURNS = 'taking turns'
+
+# Why a trial shows nothing, in the words of a skip.
+SLOWED_BASELINE = 'a speedup above the cores the run used, which only a slowed baseline gives'
+CORES_SLOWED = (
+    'the units kept the cores busy together yet fell short of the speedup: the cores slowed '
+    'each other'
+)
+
+
+@dataclass(frozen=True)
+class Together:
+    """One trial: k units doing equal shares at once, against the shares one after another."""
+
+    name: str  # the units, in the chapter's words ('threads', 'processes', ...)
+    units: int  # k
+    sequential: float  # seconds the k shares take one after another: the baseline
+    whole: float  # seconds the k units took, from the first start to the last end
+    late: float  # of those, the start-up spread left out: hand-off, not work
+    cores: float  # cores the k units kept busy together
+    at_once: bool  # every unit was under way before any ended
+    baseline: str  # what the baseline was, in words
+    control: Together | None = None  # the same work in units that can run in parallel
+    results: tuple[PrimeResult, ...] = ()  # each check, where the units checked numbers
+
+    @property
+    def speedup(self) -> float:
+        return self.sequential / (self.whole - self.late)
+
+    @property
+    def room(self) -> int:
+        """Units that can run at once here: one per usable core."""
+        return min(self.units, machine.usable_cores())
+
+    def words(self) -> str:
+        late = f', the last starting {1000 * self.late:.1f} ms late (left out)' if self.late else ''
+        order = '' if self.at_once else ', one only after another had ended'
+        return (
+            f'{self.units} {self.name} took {self.whole:.3f} s{late}{order}: {self.speedup:.2f}x '
+            f'as fast as one after another, on {self.cores:.2f} cores'
+        )
+
+
+def from_calls(
+    name: str, calls: Sequence[Clocked], one: float, *, handed_out: bool, baseline: str
+) -> Together:
+    """A trial of ``calls`` clocked in their units, against ``one`` share alone. ``handed_out``:
+    units that start apart do so by start-up (left out), not by waiting for the GIL, whose wait
+    is the very thing a claim of taking turns measures."""
+    late = clocked.handoff(calls) if handed_out else 0.0
+    return Together(
+        name,
+        len(calls),
+        len(calls) * one,
+        clocked.wall(calls),
+        late,
+        clocked.cores(calls),
+        clocked.overlapped(calls),
+        baseline,
+    )
+
+
+def from_results(
+    name: str,
+    results: Sequence[PrimeResult],
+    sequential: float,
+    cores: float,
+    *,
+    handed_out: bool,
+    baseline: str,
+) -> Together:
+    """A trial of a checker's ``results``, each timed by its worker, against ``sequential``
+    seconds of the same checks in one worker: starting and stopping the workers left out."""
+    spans = [
+        (min(r.started for r in mine), max(r.started + r.elapsed for r in mine))
+        for mine in _by_worker(results).values()
+    ]
+    starts = [start for start, _ in spans]
+    at_once = max(starts) < min(end for _, end in spans)
+    late = max(starts) - min(starts) if at_once and handed_out else 0.0
+    whole = max(end for _, end in spans) - min(starts)
+    return Together(
+        name, len(spans), sequential, whole, late, cores, at_once, baseline, results=tuple(results)
+    )
+
+
+def _by_worker(results: Sequence[PrimeResult]) -> dict[str, list[PrimeResult]]:
+    workers: dict[str, list[PrimeResult]] = {}
+    for result in results:
+        workers.setdefault(result.worker, []).append(result)
+    return workers
+
+
+def holds(run: Together, expect: str) -> tuple[bool | None, str]:
+    """The rules: whether the trial agrees with ``expect``, and, where it shows nothing, why."""
+    if not run.at_once:
+        return False, ''
+    if run.sequential / run.whole > CORES_EXPLAIN_SPEEDUP * run.cores:
+        return None, SLOWED_BASELINE
+    if expect == PARALLEL:
+        if run.speedup >= PARALLEL_SHARE * run.room:
+            return True, ''
+        if run.cores >= PARALLEL_SHARE * run.room:
+            return None, CORES_SLOWED
+        return False, ''
+    if run.cores > ONE_CORE_AT_MOST or run.speedup > 1 / TAKING_TURNS:
+        return False, ''
+    if run.control is not None and not faster_shown(run.control):
+        return None, (
+            f'the control was only {run.control.speedup:.2f}x as fast, short of '
+            f'{possible(run.control):.2f}x: the cores were not free for the units to gain from'
+        )
+    return True, ''
+
+
+def possible(control: Together) -> float:
+    """The speedup a control must reach to show that faster was possible."""
+    return 1 + FASTER_POSSIBLE * (control.room - 1)
+
+
+def faster_shown(control: Together) -> bool:
+    return control.at_once and control.speedup >= possible(control)
+
+
+def expected_words(run: Together, expect: str) -> str:
+    if expect == PARALLEL:
+        return (
+            f'at least {PARALLEL_SHARE * run.room:.2f}x ({PARALLEL_SHARE} x {run.room} cores: '
+            'one share each, at the same time), all under way at once'
+        )
+    words = (
+        f'at most {1 / TAKING_TURNS:.2f}x (at least {TAKING_TURNS} of the time one after '
+        f'another) on at most {ONE_CORE_AT_MOST} cores, all under way at once'
+    )
+    if run.control is not None:
+        words += f', while {run.control.name} reach {possible(run.control):.2f}x'
+    return words
+
+
+# What a contradiction means, by expectation, unless a claim says it in words of its own.
+MEANINGS = {
+    PARALLEL: 'these units run on a core each: shares that took longer together ran one after '
+    'another, or on fewer cores, as threads under the GIL or coroutines on one loop would',
+    TURNS: 'these units run Python code one at a time: shares that together beat one after '
+    'another ran at once, elsewhere or without a GIL',
+}
+
+
+def verdict(expect: str, meaning: str = '') -> Callable[[Together, Machine], Verdict]:
+    """The verdict on a trial for ``expect`` (PARALLEL or TURNS); ``meaning``: what a
+    contradiction means, in the claim's words (by default the expectation's)."""
+
+    def judged(run: Together, _: Machine) -> Verdict:
+        agrees, unclear = holds(run, expect)
+        control = run.control
+        compared = run.baseline
+        if control is not None:
+            compared += f'; {control.words()}, compared with {control.baseline}'
+        return Verdict(
+            agrees,
+            measured=run.words(),
+            expected=expected_words(run, expect),
+            compared_with=compared,
+            meaning=meaning or MEANINGS[expect],
+            unclear=unclear,
+            figures={'speedup': run.speedup, 'units': run.units, 'cores': run.cores},
+            needs_quiet=expect == TURNS and control is None,
+        )
+
+    return judged
+
+
+# ---- the table of models -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Model:
+    """A way to run units at once, and what its units do to CPU-bound Python code."""
+
+    name: str  # in the chapter's words
+    check: Callable[[list[int], int], Iterator[PrimeResult] | list[PrimeResult]]  # numbers, k
+    with_gil: str  # PARALLEL or TURNS
+    without_gil: str  # on a free-threaded build running without the GIL
+    needs: str = ''  # why this Python cannot run it, or ''
+
+    def expect(self) -> str:
+        """What k units of this model do to Python code on this build."""
+        return self.with_gil if machine.gil_enabled() else self.without_gil
+
+    def __str__(self) -> str:
+        return f'{self.name}, {self.expect()}'
+
+
+def _interpreters_needs() -> str:
+    if checkers.HAS_INTERPRETERS:
+        return ''
+    return 'needs concurrent.futures.InterpreterPoolExecutor (Python 3.14+)'
+
+
+MODELS = {
+    model.name: model
+    for model in (
+        Model('threads', checkers.threads, TURNS, PARALLEL),
+        Model('processes', checkers.procs, PARALLEL, PARALLEL),
+        Model('a process pool', checkers.pool, PARALLEL, PARALLEL),
+        Model('coroutines on one loop', loops.coroutines, TURNS, TURNS),
+        Model('event loops in threads', loops.loops, TURNS, PARALLEL),
+        Model('subinterpreters', checkers.interpreters, PARALLEL, PARALLEL, _interpreters_needs()),
+    )
+}
+
+
+def models(*names: str) -> list[object]:
+    """Rows of the table as a parametrization, each with its expectation on this build in its id."""
+    return [pytest.param(MODELS[name], id=str(MODELS[name])) for name in names]
+
+
+def check(model: Model, numbers: list[int], k: int) -> tuple[list[PrimeResult], float]:
+    """Run ``model``'s checker to its end with k workers: its results and the cores it used."""
+    with measure.Usage() as usage:
+        results = list(model.check(numbers, k))
+    return results, usage.cores
+
+
+def span(results: Sequence[PrimeResult]) -> float:
+    """Seconds from the first check's start to the last one's end, as the workers timed them."""
+    return max(r.started + r.elapsed for r in results) - min(r.started for r in results)
+
+
+def trial(model: Model, numbers: list[int], k: int, control: Model | None = None) -> Together:
+    """The numbers checked by one unit of ``model``, by k, and by one again, the faster one kept:
+    a core lost during one run alone cannot make the k look faster. With ``control``, the same
+    numbers then checked by k units of that model, the evidence that faster was possible."""
+    first = span(check(model, numbers, 1)[0])
+    results, cores = check(model, numbers, k)
+    one = min(first, span(check(model, numbers, 1)[0]))
+    run = from_results(
+        model.name,
+        results,
+        one,
+        cores,
+        handed_out=model.expect() == PARALLEL,
+        baseline=f'one of them alone {one:.3f} s, the faster of one before and one after',
+    )
+    wrong = _misreported(results, numbers)
+    if wrong:
+        raise AssertionError(f'{model.name} misreported the numbers: {wrong}')
+    if control is not None:
+        return replace(run, control=trial(control, numbers, k))
+    return run
+
+
+def _misreported(results: Sequence[PrimeResult], numbers: list[int]) -> str:
+    seen = sorted(r.n for r in results)
+    return '' if seen == sorted(numbers) else f'asked for {sorted(numbers)}, got {seen}'
+
+
+def charts(section: str) -> Callable[[Together], list[WorkerChart]]:
+    """The pictures of a trial for the end report: which unit checked which number, and when."""
+
+    def drawn(run: Together) -> list[WorkerChart]:
+        if not run.results:
+            return []
+        began = min(r.started for r in run.results)
+        spans = tuple(
+            Span(r.worker, r.n, r.started - began, r.started - began + r.elapsed)
+            for r in run.results
+        )
+        title = f'{run.units} {run.name} checking {len(run.results)} numbers ({machine.build()})'
+        return [WorkerChart(section, title, spans)]
+
+    return drawn
