@@ -8,116 +8,56 @@ suite's control says whether the machine had the cores free to show it.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import multiprocessing
 import os
 import platform
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from typing import NamedTuple, cast
 
 import psutil
 import pytest
 from claims import (
-    CORES_SLOWED,
-    ROUNDING,
-    SLOWED_BASELINE,
     assert_at_most,
     assert_reported_once_each,
-    checks_span,
-    cores_slowed_each_other,
     longest_check,
     misreported,
     needs_cores,
-    worker_chart,
 )
 
 from concur import checkers, machine
-from concur.primes import Number
-from concur.testing import measure
-from concur.testing.evidence import Machine, Verdict, exact, judge, skip
-from concur.testing.records import WorkerChart
-from concur.testing.workload import BOOK_QUICK, hard_numbers, ns
+from concur.testing import measure, parallel
+from concur.testing.evidence import Machine, Verdict
+from concur.testing.tolerances import HARDLY_ANY, PARALLEL_SHARE
+from concur.testing.workload import BOOK_QUICK, WORK_COUNT, WORK_SECONDS, hard_numbers, ns
 from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'prime checkers'
-# The claims' numbers are checked in about this many seconds, each number taking 1/COUNT of it:
-# a few tenths of a second, so that a test takes one or two, yet long against starting processes.
-WORK_SECONDS = 0.2
-COUNT = 8  # numbers per list, half primes: 2 and 4 workers get equal shares
-# With c free cores, c workers reach at least this share of a c-fold speedup: the numbers are
-# handed out one at a time through a queue, and the last ones do not split evenly.
-SHARE_OF_CORES = 0.8
-
-
-@pytest.fixture(scope='module')
-def work() -> tuple[Number, ...]:
-    return hard_numbers(WORK_SECONDS, COUNT)
-
-
-class Checked(NamedTuple):
-    """One run of a checker: its results, its wall time, and the cores it used (psutil)."""
-
-    results: list[checkers.PrimeResult]
-    seconds: float
-    cores: float
-    began: float  # time.perf_counter() when it began
-
-    def workers(self) -> collections.Counter[str]:
-        """How many numbers each worker checked."""
-        return collections.Counter(result.worker for result in self.results)
-
-
-def check(model: str, numbers: list[int], **options: object) -> Checked:
-    """Run a checker to its end, measuring its wall time and CPU use."""
-    with measure.Usage() as usage:
-        began = time.perf_counter()
-        results = list(checkers.CHECKERS[model](numbers, **options))
-    return Checked(results, usage.wall, usage.cores, began)
-
-
-def chart(title: str, run: Checked) -> WorkerChart:
-    """Which worker checked which number, and when, for the end report."""
-    return worker_chart(SECTION, title, run.results, run.began)
-
-
-def shares(run: Checked, k: int) -> str:
-    counts = run.workers()
-    return f'{len(counts)} of {k} workers took a share ({", ".join(map(str, counts.values()))})'
-
+CORES = machine.usable_cores()
 
 # ---- every checker reports every number once, with the right verdict -----------------------------
 
 
 @pytest.mark.parametrize('model', ['sequential', 'threads', 'interpreters'])
-def test_each_checker_reports_every_number_exactly_once_with_the_right_verdict(model, fast, report):
+def test_each_checker_reports_every_number_exactly_once_with_the_right_verdict(model, fast, claim):
     """A checker may finish the numbers in any order, but it must lose none and repeat none."""
-    claim = 'each checker reports every number once, with the right verdict'
     if model not in checkers.CHECKERS:
-        skip(
+        claim.skip(
             f'{model} needs Python 3.14+ (concurrent.futures.InterpreterPoolExecutor); '
-            f'this is Python {platform.python_version()}',
-            report=report,
-            section=SECTION,
-            claim=claim,
-            variant=model,
+            f'this is Python {platform.python_version()}'
         )
     options = {} if model == 'sequential' else {'workers': 2}
     results = list(checkers.CHECKERS[model](ns(fast), **options))
     wrong = misreported(results, fast)
-    exact(
+    claim.exact(
         Verdict(
             not wrong,
             measured=wrong or f'{len(results)} numbers reported, each once, each verdict right',
             expected=f'each of the {len(fast)} numbers once, with its known verdict',
             meaning='a checker lost, repeated or misjudged a number',
-        ),
-        report=report,
-        section=SECTION,
-        claim=claim,
-        variant=model,
+        )
     )
 
 
@@ -134,124 +74,25 @@ def test_process_checkers_report_every_number_exactly_once_under_each_start_meth
 # ---- threads do not speed CPU-bound work up ------------------------------------------------------
 
 
-class Versus(NamedTuple):
-    """A run of k workers against a baseline run, timed before and after it."""
-
-    baseline: float  # the faster of the two baseline runs
-    run: Checked
-    k: int
-
-    @property
-    def speedup(self) -> float:
-        return self.baseline / self.run.seconds
-
-
-def against(baseline: Callable[[], Checked], model: str, numbers: list[int], k: int) -> Versus:
-    """The baseline, then k workers, then the baseline again, the faster kept: a core taken by
-    another program during one baseline run cannot make the workers look faster."""
-    first = baseline().seconds
-    run = check(model, numbers, workers=k)
-    return Versus(min(first, baseline().seconds), run, k)
-
-
-def cpu_reading(run: Checked) -> float:
-    """How far a run's cores used may read off: its CPU time is counted in clock ticks."""
-    return ROUNDING / run.seconds
-
-
 @pytest.mark.cpu
 @pytest.mark.parametrize('k', [2, 4], ids=[f'{k} threads, {machine.build()}' for k in (2, 4)])
 def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work_only_under_the_gil(
-    k, work, report
+    k, work, claim
 ):
     """Under the GIL only one thread runs Python code at a time, so k threads take turns at the
     work one thread would do alone; handing the GIL over only adds time. On a free-threaded build
     without the GIL, threads run in parallel, as processes do. (The baseline is one worker
     thread, not the main thread: here pure Python runs a few percent slower in the main thread.)"""
-    cores = machine.usable_cores()
-    gil = machine.gil_enabled()
     needs_cores(2)
-    # Without the GIL, k threads get min(k, cores) cores, as processes would.
-    least = SHARE_OF_CORES * min(k, cores)
-    # With the GIL, processes beside the threads show the cores were there when they get halfway
-    # to min(k, cores) times one thread: threads that could run in parallel would then beat the
-    # 1.11x bound by far. (Not the 0.8 share of the processes' claim below: on cores that slow
-    # each other, two processes reach 1.2-1.5x at times, while the claim needs only more than
-    # 1.11x to be shown.)
-    halfway = (1 + min(k, cores)) / 2
-
-    def trial() -> tuple[Versus, Checked | None]:
-        threads = against(lambda: check('threads', ns(work), workers=1), 'threads', ns(work), k)
-        # With the GIL, processes check the same numbers right after: if they run well over
-        # one thread's speed, the cores were there for threads to use, and "no faster" is the
-        # GIL's doing (test_09's claims on hashlib and zlib, and on to_thread, hold their own
-        # control the same way).
-        return threads, check('procs', ns(work), workers=min(k, cores)) if gil else None
-
-    def verdict(measured: tuple[Versus, Checked | None], _: Machine) -> Verdict:
-        v, procs = measured
-        everyone = len(v.run.workers()) == k  # a checker that used one thread proves nothing
-        holds: bool | None
-        compared_with = f'one thread {v.baseline:.2f} s, the faster of two around the threads'
-        if procs is not None:
-            one_core = v.run.cores <= 1 + cpu_reading(v.run)
-            # Threads that kept to one core yet beat one thread took turns all the same: they
-            # only did more work per CPU-second than the baseline (seen under -n auto, twice in
-            # 10 runs: 1.11x and 1.12x on 1.05-1.18 cores). The run shows nothing.
-            faster = v.speedup > 1 / 0.9
-            holds = None if faster and one_core else one_core and not faster
-            unclear = (
-                'threads on one core beat one thread: they took turns, yet did more work per '
-                'CPU-second than the baseline'
-            )
-            # Processes checking the numbers (starting them left out) show whether the cores
-            # were free for the threads; if not, threads that were no faster prove nothing.
-            procs_span = checks_span(procs.results)
-            parallel = v.baseline / procs_span
-            if holds and parallel < halfway:
-                holds = None
-                unclear = (
-                    f'processes right after were only {parallel:.2f}x as fast, short of '
-                    f'{halfway:.2f}x: the cores were not free for the threads to gain from'
-                )
-            expected = (
-                'at most 1.11x (at least 0.9 of the time of one thread), on one core, while '
-                f'{min(k, cores)} processes reach at least {halfway:.2f}x'
-            )
-            compared_with += (
-                f'; {min(k, cores)} processes checking them right after: {parallel:.2f}x '
-                f'({procs_span:.2f} s, starting them left out)'
-            )
-            meaning = 'with the GIL threads take turns, so they cannot beat one thread'
-        else:
-            slowed = cores_slowed_each_other(v.speedup, v.run.cores, min(k, cores))
-            holds = None if slowed else v.speedup >= least
-            unclear = CORES_SLOWED
-            expected = f'at least {least:.2f}x: {SHARE_OF_CORES} x {min(k, cores)} cores'
-            meaning = 'without the GIL, threads run Python code in parallel, as processes do'
-        return Verdict(
-            holds and everyone,
-            measured=f'{v.speedup:.2f}x the speed of one thread, {v.run.cores:.2f} cores used; '
-            + shares(v.run, k),
-            expected=f'{expected} ({machine.build()}), every thread taking a share',
-            compared_with=compared_with,
-            meaning=meaning if everyone else 'the checker did not spread the work over its threads',
-            unclear=unclear,
-            figures={'speedup': v.speedup, 'units': k, 'cores': v.run.cores},
-        )
-
-    judge(
-        trial,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='threads do not speed up CPU-bound work' if gil else 'threads run in parallel',
-        variant=f'{k} threads',
+    threads = parallel.MODELS['threads']
+    # With the GIL, processes checking the same numbers in the same trial show whether the cores
+    # were there for the threads to gain from: the evidence a "no faster" needs.
+    control = parallel.MODELS['processes'] if machine.gil_enabled() else None
+    claim.judge(
+        lambda: parallel.trial(threads, ns(work), k, control),
+        parallel.verdict(threads.expect()),
         key='threads checking primes',
-        cores=cores,
-        pictures=lambda m: [
-            chart(f'{k} threads checking {COUNT} numbers ({machine.build()})', m[0].run)
-        ],
+        pictures=parallel.charts(SECTION),
     )
 
 
@@ -262,55 +103,16 @@ def test_threads_take_at_least_the_time_of_one_thread_for_cpu_bound_work_only_un
 @pytest.mark.parametrize(
     'cores', [machine.usable_cores()], ids=lambda c: f'{c} processes on {c} cores'
 )
-def test_processes_check_numbers_as_many_times_faster_as_there_are_free_cores(cores, work, report):
+def test_processes_check_numbers_as_many_times_faster_as_there_are_free_cores(cores, work, claim):
     """Each process has its own interpreter and its own GIL, so one process per usable core keeps
     every core busy when they are free: c cores, about c times faster."""
     needs_cores(2)
-    least = SHARE_OF_CORES * cores
-
-    def trial() -> tuple[Versus, dict[int, float]]:
-        # Starting and stopping the processes costs the same whatever they check: a few
-        # milliseconds with fork, a tenth of a second with spawn. The book's 40-second run hides
-        # it; these tenths of a second would not, so it is measured and left out of both runs.
-        # The baseline is one worker process: the same work and machinery, on one core.
-        def one() -> Checked:
-            return check('procs', ns(work), workers=1)
-
-        starting = {k: check('procs', [], workers=k).seconds for k in {1, cores}}
-        return against(one, 'procs', ns(work), cores), starting
-
-    def verdict(measured: tuple[Versus, dict[int, float]], _: Machine) -> Verdict:
-        v, starting = measured
-        speedup = (v.baseline - starting[1]) / max(v.run.seconds - starting[cores], 1e-9)
-        everyone = len(v.run.workers()) == cores
-        # The speedup cannot exceed the cores the run used: if it does, the baseline was slowed.
-        consistent = speedup <= v.run.cores + cores * cpu_reading(v.run)
-        holds: bool | None = speedup >= least and everyone
-        if not consistent or cores_slowed_each_other(speedup, v.run.cores, cores):
-            holds = None
-        return Verdict(
-            holds,
-            measured=f'{speedup:.2f}x faster using {v.run.cores:.2f} cores; '
-            + shares(v.run, cores),
-            expected=f'at least {least:.2f}x ({SHARE_OF_CORES} x {cores} cores) and no more than '
-            'the cores used, every process taking a share',
-            compared_with=f'one process {v.baseline:.2f} s, the faster of two around the '
-            f'{cores}; {starting[cores]:.2f} s of starting them left out',
-            meaning='the work was not spread over the cores, as if it ran in one process',
-            unclear=SLOWED_BASELINE if not consistent else CORES_SLOWED,
-            figures={'speedup': speedup, 'units': cores, 'cores': v.run.cores},
-        )
-
-    judge(
-        trial,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='processes check numbers as many times faster as there are free cores',
-        variant=f'{cores} processes on {cores} cores',
+    processes = parallel.MODELS['processes']
+    claim.judge(
+        lambda: parallel.trial(processes, ns(work), cores),
+        parallel.verdict(processes.expect()),
         key='processes checking primes',
-        cores=cores,
-        pictures=lambda m: [chart(f'{cores} processes checking {COUNT} numbers', m[0].run)],
+        pictures=parallel.charts(SECTION),
     )
 
 
@@ -318,20 +120,21 @@ def test_processes_check_numbers_as_many_times_faster_as_there_are_free_cores(co
 
 
 @pytest.mark.cpu
-def test_more_processes_than_cores_check_numbers_no_faster(work, report):
+@pytest.mark.parametrize('cores', [CORES], ids=[f'{2 * CORES} processes on {CORES} cores'])
+def test_more_processes_than_cores_check_numbers_no_faster(cores, work, claim):
     """Past one process per core, the extra processes only wait for a core: the speedup levels
     off at the core count, as in the book's table for 1 to 20 processes."""
-    cores = machine.usable_cores()
+    procs = checkers.CHECKERS['procs']
 
-    def trial() -> tuple[Checked, Checked]:
+    def trial() -> tuple[parallel.Checked, parallel.Checked]:
         # The c-worker run twice, the faster as the reference: a core lost during one of them
         # must not make the 2c run look faster.
-        at_cores = check('procs', ns(work), workers=cores)
-        doubled = check('procs', ns(work), workers=2 * cores)
-        again = check('procs', ns(work), workers=cores)
+        at_cores = parallel.run_checker(procs, ns(work), cores)
+        doubled = parallel.run_checker(procs, ns(work), 2 * cores)
+        again = parallel.run_checker(procs, ns(work), cores)
         return min(at_cores, again, key=lambda run: run.seconds), doubled
 
-    def verdict(runs: tuple[Checked, Checked], _: Machine) -> Verdict:
+    def verdict(runs: tuple[parallel.Checked, parallel.Checked], _: Machine) -> Verdict:
         at_cores, doubled = runs
         # 2c processes share c cores, so they need the same CPU time. What they may gain is the
         # uneven end of c: a worker still checking its last number while the others are done,
@@ -350,15 +153,7 @@ def test_more_processes_than_cores_check_numbers_no_faster(work, report):
             'than machine.usable_cores() says',
         )
 
-    judge(
-        trial,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='more processes than cores check numbers no faster',
-        variant=f'{2 * cores} processes on {cores} {machine.cores_word(cores)}',
-        cores=cores,
-    )
+    claim.judge(trial, verdict)
 
 
 # ---- the race the book fixed ---------------------------------------------------------------------
@@ -407,29 +202,25 @@ def test_procs_loses_no_result_however_late_its_results_are_read(start_method, f
 
 @pytest.mark.parametrize('model', ['threads', 'procs', 'pool', 'interpreters'])
 def test_each_checker_yields_its_results_in_the_order_the_checks_end(
-    model, calibrated_prime, report
+    model, calibrated_prime, claim
 ):
     """One long check beside quick ones: whichever worker runs it, a result comes as its check
     ends, so the quick checks that ended first come first, not in the order they were handed out
     (the long one first, ``largest_first``)."""
     if model not in checkers.CHECKERS:
-        pytest.skip(f'{model} needs Python 3.14+; this is {machine.describe()}')
+        claim.skip(f'{model} needs Python 3.14+; this is {machine.describe()}')
     results = list(checkers.CHECKERS[model]([calibrated_prime, *ns(BOOK_QUICK)], workers=2))
     long = next(result for result in results if result.n == calibrated_prime)
     before = {r.n for r in results[: results.index(long)]}
     ended_before = {r.n for r in results if r.started + r.elapsed < long.started + long.elapsed}
-    exact(
+    claim.exact(
         Verdict(
             before == ended_before,
             measured=f'{len(before)} results came before the long check, '
             f'{len(ended_before)} checks ended before it',
             expected='the results that came before the long check are those that ended before it',
             meaning='results must be yielded as their checks end, not in the order handed out',
-        ),
-        report=report,
-        section=SECTION,
-        claim='a checker yields its results in the order the checks end',
-        variant=model,
+        )
     )
 
 
@@ -437,28 +228,30 @@ def test_each_checker_yields_its_results_in_the_order_the_checks_end(
 
 
 @pytest.mark.cpu
-def test_process_pool_executor_matches_the_hand_made_process_pool(work, report):
+@pytest.mark.parametrize('cores', [CORES], ids=[f'{CORES} processes'])
+def test_process_pool_executor_matches_the_hand_made_process_pool(cores, work, claim):
     """ProcessPoolExecutor (the book's chapter 20) does what procs does by hand (worker
     processes, queues, a stop signal), so it gives the same results at about the same speed."""
-    cores = machine.usable_cores()
 
-    def trial() -> dict[str, Checked]:
-        runs: dict[str, Checked] = {}
+    def trial() -> dict[str, parallel.Checked]:
+        runs: dict[str, parallel.Checked] = {}
         for _ in range(2):  # interleaved, the faster of each: fair if a core is lost for a while
             for model in ('procs', 'pool'):
-                run = check(model, ns(work), workers=cores)
-                if model not in runs or checks_span(run.results) < checks_span(runs[model].results):
+                run = parallel.run_checker(checkers.CHECKERS[model], ns(work), cores)
+                if model not in runs or parallel.span(run.results) < parallel.span(
+                    runs[model].results
+                ):
                     runs[model] = run
         return runs
 
-    def verdict(runs: dict[str, Checked], _: Machine) -> Verdict:
+    def verdict(runs: dict[str, parallel.Checked], _: Machine) -> Verdict:
         procs, pool = runs['procs'], runs['pool']
         # Both hand the numbers out one at a time to the same number of processes, so their
         # checks, from the first one's start to the last one's end, take as long but for one
         # number that a worker still checks while the others are done: one check, the longest.
         # Starting and stopping the processes is left out (a pool starts them as work comes).
         longest = longest_check(procs.results, pool.results)
-        spans = {model: checks_span(run.results) for model, run in runs.items()}
+        spans = {model: parallel.span(run.results) for model, run in runs.items()}
         apart = spans['pool'] - spans['procs']
         return Verdict(
             abs(apart) <= longest,
@@ -472,17 +265,8 @@ def test_process_pool_executor_matches_the_hand_made_process_pool(work, report):
             'them used fewer processes, or waited between numbers',
         )
 
-    runs = judge(
-        trial,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='ProcessPoolExecutor matches the hand-made process pool',
-        variant=f'{cores} processes',
-        cores=cores,
-        # The same speed proves nothing on a busy machine, where a pool of one worker could match.
-        pass_needs_quiet=True,
-    )
+    # The same speed proves nothing on a busy machine, where a pool of one worker could match.
+    runs = claim.judge(trial, verdict, pass_needs_quiet=True)
     assert_reported_once_each(runs['procs'].results, work)
     assert_reported_once_each(runs['pool'].results, work)
 
@@ -491,49 +275,34 @@ def test_process_pool_executor_matches_the_hand_made_process_pool(work, report):
 
 
 @pytest.mark.cpu
-def test_subinterpreters_run_pure_python_work_on_several_cores_in_one_process(work, report):
+@pytest.mark.parametrize('model', parallel.models('subinterpreters'))
+def test_subinterpreters_run_pure_python_work_on_several_cores_in_one_process(model, work, claim):
     """Each subinterpreter has its own GIL since Python 3.12 (PEP 684), and Python 3.14 gives
     them to Python code, in ``concurrent.interpreters`` and InterpreterPoolExecutor: their
     threads run Python code in parallel, inside one process."""
-    claim = 'subinterpreters run Python code on several cores in one process'
-    if not checkers.HAS_INTERPRETERS:
-        skip(
-            'needs concurrent.futures.InterpreterPoolExecutor (Python 3.14+); '
-            f'this is Python {platform.python_version()}',
-            report=report,
-            section='beyond the book',
-            claim=claim,
-        )
+    if model.needs:
+        claim.skip(f'{model.needs}; this is Python {platform.python_version()}')
     needs_cores(2)
     cores = machine.usable_cores()
-    least = SHARE_OF_CORES * cores
 
-    def trial() -> tuple[Checked, float]:
+    def trial() -> tuple[parallel.Checked, float]:
         with measure.Usage() as usage:
-            run = check('interpreters', ns(work), workers=cores)
+            run = parallel.run_checker(model.check, ns(work), cores)
         return run, usage.children_cpu
 
-    def verdict(measured: tuple[Checked, float], _: Machine) -> Verdict:
+    def verdict(measured: tuple[parallel.Checked, float], _: Machine) -> Verdict:
         run, children = measured
         return Verdict(
-            run.cores >= least and children <= 0.05 * run.cores * run.seconds,
+            run.cores >= PARALLEL_SHARE * cores and children <= HARDLY_ANY * run.seconds,
             measured=f'this one process used {run.cores:.2f} cores, its children '
             f'{children:.2f} CPU seconds',
-            expected=f'at least {least:.2f} cores ({SHARE_OF_CORES} x {cores}) in this process, '
-            'none in children',
+            expected=f'at least {PARALLEL_SHARE * cores:.2f} cores ({PARALLEL_SHARE} x {cores}) '
+            f'in this process, its children under {HARDLY_ANY} of its {run.seconds:.2f} s',
             meaning='each subinterpreter has its own GIL, so their threads run in parallel, in '
             'threads of this process, not in children',
         )
 
-    judge(
-        trial,
-        verdict,
-        report=report,
-        section='beyond the book',
-        claim=claim,
-        variant=f'{cores} interpreters',
-        cores=cores,
-    )
+    claim.judge(trial, verdict)
 
 
 class Abandoned(NamedTuple):
@@ -556,7 +325,9 @@ def abandon_after_first_result(model: str, numbers: list[int]) -> Abandoned:
     ]
     workers = ('prime-worker', 'SpawnProcess', 'ForkProcess', 'ForkServerProcess')
     left = [name for name in names if name.startswith(workers)]
-    stopping = check('threads' if model == 'threads' else 'procs', [], workers=2).seconds
+    stopping = parallel.run_checker(
+        checkers.CHECKERS['threads' if model == 'threads' else 'procs'], [], 2
+    ).seconds
     return Abandoned(closing, first.elapsed, left, stopping)
 
 
@@ -570,7 +341,7 @@ STILL_RUNNING = {
         'queued for it, which cancel_futures cannot take back',
     ),
 }
-ABANDONED_COUNT = 3 * COUNT  # many numbers, so that finishing them all takes far longer
+ABANDONED_COUNT = 3 * WORK_COUNT  # many numbers, so that finishing them all takes far longer
 
 
 @pytest.fixture(scope='module')
@@ -580,7 +351,7 @@ def many() -> list[int]:
 
 @pytest.mark.cpu
 @pytest.mark.parametrize('model', STILL_RUNNING)
-def test_a_checker_abandoned_after_its_first_result_stops_its_workers(model, many, report):
+def test_a_checker_abandoned_after_its_first_result_stops_its_workers(model, many, claim):
     """A reader may stop early (an error, Ctrl-C): closing the checker stops its workers and
     waits for them, so none is left running, and it does not wait for the other numbers."""
     held, why = STILL_RUNNING[model]
@@ -613,12 +384,4 @@ def test_a_checker_abandoned_after_its_first_result_stops_its_workers(model, man
             meaning='a checker that is closed must stop its workers, not run them to the end',
         )
 
-    judge(
-        lambda: abandon_after_first_result(model, many),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='a checker closed early stops its workers',
-        variant=model,
-        cores=2,
-    )
+    claim.judge(lambda: abandon_after_first_result(model, many), verdict)

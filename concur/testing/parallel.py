@@ -25,8 +25,10 @@ The bounds and their reasons are in ``tolerances.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import collections
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import pytest
 
@@ -60,7 +62,7 @@ class Together:
     """One trial: k units doing equal shares at once, against the shares one after another."""
 
     name: str  # the units, in the chapter's words ('threads', 'processes', ...)
-    units: int  # k
+    units: int  # k: the units that took a share
     sequential: float  # seconds the k shares take one after another: the baseline
     whole: float  # seconds the k units took, from the first start to the last end
     late: float  # of those, the start-up spread left out: hand-off, not work
@@ -69,6 +71,7 @@ class Together:
     baseline: str  # what the baseline was, in words
     control: Together | None = None  # the same work in units that can run in parallel
     results: tuple[PrimeResult, ...] = ()  # each check, where the units checked numbers
+    asked: int = 0  # the units asked for, where some may have taken no share
 
     @property
     def speedup(self) -> float:
@@ -77,14 +80,15 @@ class Together:
     @property
     def room(self) -> int:
         """Units that can run at once here: one per usable core."""
-        return min(self.units, machine.usable_cores())
+        return min(self.asked or self.units, machine.usable_cores())
 
     def words(self) -> str:
         late = f', the last starting {1000 * self.late:.1f} ms late (left out)' if self.late else ''
         order = '' if self.at_once else ', one only after another had ended'
+        idle = f' (of {self.asked} asked for)' if self.units < self.asked else ''
         return (
-            f'{self.units} {self.name} took {self.whole:.3f} s{late}{order}: {self.speedup:.2f}x '
-            f'as fast as one after another, on {self.cores:.2f} cores'
+            f'{self.units} {self.name}{idle} took {self.whole:.3f} s{late}{order}: '
+            f'{self.speedup:.2f}x as fast as one after another, on {self.cores:.2f} cores'
         )
 
 
@@ -140,7 +144,7 @@ def _by_worker(results: Sequence[PrimeResult]) -> dict[str, list[PrimeResult]]:
 
 def holds(run: Together, expect: str) -> tuple[bool | None, str]:
     """The rules: whether the trial agrees with ``expect``, and, where it shows nothing, why."""
-    if not run.at_once:
+    if not run.at_once or run.units < run.asked:
         return False, ''
     if run.sequential / run.whole > CORES_EXPLAIN_SPEEDUP * run.cores:
         return None, SLOWED_BASELINE
@@ -170,14 +174,15 @@ def faster_shown(control: Together) -> bool:
 
 
 def expected_words(run: Together, expect: str) -> str:
+    every = f'each of the {run.asked} taking a share, ' if run.asked else ''
     if expect == PARALLEL:
         return (
             f'at least {PARALLEL_SHARE * run.room:.2f}x ({PARALLEL_SHARE} x {run.room} cores: '
-            'one share each, at the same time), all under way at once'
+            f'one share each, at the same time), {every}all under way at once'
         )
     words = (
         f'at most {1 / TAKING_TURNS:.2f}x (at least {TAKING_TURNS} of the time one after '
-        f'another) on at most {ONE_CORE_AT_MOST} cores, all under way at once'
+        f'another) on at most {ONE_CORE_AT_MOST} cores, {every}all under way at once'
     )
     if run.control is not None:
         words += f', while {run.control.name} reach {possible(run.control):.2f}x'
@@ -225,7 +230,7 @@ class Model:
     """A way to run units at once, and what its units do to CPU-bound Python code."""
 
     name: str  # in the chapter's words
-    check: Callable[[list[int], int], Iterator[PrimeResult] | list[PrimeResult]]  # numbers, k
+    check: Callable[..., Iterable[PrimeResult]]  # a checker: numbers, then k
     with_gil: str  # PARALLEL or TURNS
     without_gil: str  # on a free-threaded build running without the GIL
     needs: str = ''  # why this Python cannot run it, or ''
@@ -262,11 +267,25 @@ def models(*names: str) -> list[object]:
     return [pytest.param(MODELS[name], id=str(MODELS[name])) for name in names]
 
 
-def check(model: Model, numbers: list[int], k: int) -> tuple[list[PrimeResult], float]:
-    """Run ``model``'s checker to its end with k workers: its results and the cores it used."""
+class Checked(NamedTuple):
+    """One run of a checker to its end: its results, its wall time, and the cores it used."""
+
+    results: list[PrimeResult]
+    seconds: float
+    cores: float  # psutil's count of this process's and its children's CPU time, over the wall
+
+    def workers(self) -> collections.Counter[str]:
+        """How many numbers each worker checked."""
+        return collections.Counter(result.worker for result in self.results)
+
+
+def run_checker(
+    checker: Callable[..., Iterable[PrimeResult]], numbers: list[int], k: int, **options: object
+) -> Checked:
+    """Run ``checker`` over the numbers with k workers to its end, measuring it."""
     with measure.Usage() as usage:
-        results = list(model.check(numbers, k))
-    return results, usage.cores
+        results = list(checker(numbers, k, **options))
+    return Checked(results, usage.wall, usage.cores)
 
 
 def span(results: Sequence[PrimeResult]) -> float:
@@ -278,9 +297,9 @@ def trial(model: Model, numbers: list[int], k: int, control: Model | None = None
     """The numbers checked by one unit of ``model``, by k, and by one again, the faster one kept:
     a core lost during one run alone cannot make the k look faster. With ``control``, the same
     numbers then checked by k units of that model, the evidence that faster was possible."""
-    first = span(check(model, numbers, 1)[0])
-    results, cores = check(model, numbers, k)
-    one = min(first, span(check(model, numbers, 1)[0]))
+    first = span(run_checker(model.check, numbers, 1).results)
+    results, _, cores = run_checker(model.check, numbers, k)
+    one = min(first, span(run_checker(model.check, numbers, 1).results))
     run = from_results(
         model.name,
         results,
@@ -292,9 +311,7 @@ def trial(model: Model, numbers: list[int], k: int, control: Model | None = None
     wrong = _misreported(results, numbers)
     if wrong:
         raise AssertionError(f'{model.name} misreported the numbers: {wrong}')
-    if control is not None:
-        return replace(run, control=trial(control, numbers, k))
-    return run
+    return replace(run, asked=k, control=None if control is None else trial(control, numbers, k))
 
 
 def _misreported(results: Sequence[PrimeResult], numbers: list[int]) -> str:
