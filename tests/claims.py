@@ -24,9 +24,10 @@ from concur import checkers, machine, supervisors
 from concur.clocked import Clocked
 from concur.primes import Number
 from concur.protocols import Unit
-from concur.testing.evidence import Verdict, judge
+from concur.testing.claim import Claim
+from concur.testing.evidence import Verdict
 from concur.testing.framelog import FrameLog, Written
-from concur.testing.records import Recorder, Span, Timeline, WorkerChart
+from concur.testing.records import Span, Timeline, WorkerChart
 from concur.testing.workload import ns
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
@@ -256,23 +257,19 @@ def spin(
 
 
 def judge_frames(
-    report: Recorder,
+    claim: Claim,
     trial: Callable[[], Spun],
     *,
-    section: str,
-    claim: str,
     title: str,
-    variant: str = '',
     key: str = '',
     interval: float,
     delay: Callable[[Spun], float] = lambda _: 0.0,
     why: str = '',
-    cores: float,
     from_first_frame: bool = False,
 ) -> Spun:
     """Judge "a frame every interval (+ ``delay``) while the work runs" on runs of ``trial``:
     counted from the start of the work, or from the first frame where the spinner's start-up is
-    not the claim. ``cores``: what the spinner and the work need free for the claim to show."""
+    not the claim. The cores the spinner and the work need free are the test's cpu marker's."""
 
     def window(r: Spun) -> tuple[float, float]:
         first = r.frames[0].time if r.frames else r.span.end
@@ -281,18 +278,13 @@ def judge_frames(
     def expected(r: Spun) -> str:
         return f'a frame every {1000 * (interval + delay(r)):.0f} ms'
 
-    return judge(
+    return claim.judge(
         trial,
         lambda r, _: frames_verdict(r.frames, *window(r), interval, delay(r), why),
-        report=report,
-        section=section,
-        claim=claim,
-        variant=variant,
         key=key,
-        cores=cores,
         pictures=lambda r: [
             frames_timeline(
-                section, title, r.frames, r.span.start, r.span.end, interval, expected(r)
+                claim.section, title, r.frames, r.span.start, r.span.end, interval, expected(r)
             )
         ],
     )

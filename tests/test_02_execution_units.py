@@ -29,7 +29,7 @@ from concur import machine, shutdown, spinner, spinner_async
 from concur.protocols import Queue
 from concur.shutdown import Consumed
 from concur.testing import units
-from concur.testing.evidence import Machine, Verdict, exact, judge
+from concur.testing.evidence import Machine, Verdict
 from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'execution units'
@@ -196,7 +196,7 @@ SHUT_DOWN_QUEUES: dict[str, Callable[[bool], tuple[list[Consumed[int]], bool]]] 
 
 @pytest.mark.parametrize('ending', ENDINGS)
 @pytest.mark.parametrize('model', SHUT_DOWN_QUEUES)
-def test_consumers_end_without_a_poison_pill_when_their_queue_is_shut_down(model, ending, report):
+def test_consumers_end_without_a_poison_pill_when_their_queue_is_shut_down(model, ending, claim):
     """shutdown() tells every consumer at once: get() hands out what is left, then raises
     ShutDown; with immediate=True what is left is thrown away. Then put() raises it too."""
     needs_shutdown()
@@ -204,7 +204,7 @@ def test_consumers_end_without_a_poison_pill_when_their_queue_is_shut_down(model
     ended, refused = SHUT_DOWN_QUEUES[model](immediate)
     taken = sorted(n for consumer in ended for n in consumer.items)
     expected = [] if immediate else JOBS
-    exact(
+    claim.exact(
         Verdict(
             taken == expected and all(c.shut_down for c in ended) and refused,
             measured=f'taken {taken}; {sum(c.shut_down for c in ended)} of {CONSUMERS} '
@@ -213,11 +213,7 @@ def test_consumers_end_without_a_poison_pill_when_their_queue_is_shut_down(model
             expected=f'taken {expected or "nothing"}, every consumer ended by ShutDown, put() '
             'raising it',
             meaning='a shut-down queue ends its consumers by itself, without a 0 per consumer',
-        ),
-        report=report,
-        section=SECTION,
-        claim='a queue shut down ends its consumers without a poison pill',
-        variant=f'{model}, {ending}',
+        )
     )
 
 
@@ -252,7 +248,7 @@ WOKEN: dict[str, Callable[[], Consumed[int]]] = {
 
 @pytest.mark.parametrize('model', WOKEN)
 def test_a_consumer_waiting_on_an_empty_queue_is_woken_with_shutdown_when_it_is_shut_down(
-    model, report
+    model, claim
 ):
     """A consumer waiting in get() for an item that will never come is woken by shutdown(), with
     ShutDown: the waiting ends, where without a pill it would wait forever."""
@@ -261,7 +257,7 @@ def test_a_consumer_waiting_on_an_empty_queue_is_woken_with_shutdown_when_it_is_
     # The consumer waits at most JOIN_TIMEOUT for an item, and a queue shut down while it waited
     # raises ShutDown when that bound ends too: woken means long before it.
     woken = consumer.shut_down and consumer.waited < JOIN_TIMEOUT / 2
-    exact(
+    claim.exact(
         Verdict(
             woken and not consumer.items,
             measured=f'{"ShutDown" if consumer.shut_down else "no ShutDown"} after '
@@ -269,11 +265,7 @@ def test_a_consumer_waiting_on_an_empty_queue_is_woken_with_shutdown_when_it_is_
             expected=f'woken with ShutDown, no item, well before its own bound of '
             f'{JOIN_TIMEOUT:g} s',
             meaning='shutdown() must wake a consumer that waits, or it waits for ever',
-        ),
-        report=report,
-        section=SECTION,
-        claim='a consumer waiting on a queue is woken when it is shut down',
-        variant=model,
+        )
     )
 
 
@@ -290,14 +282,14 @@ def count_with_threads(
 THREADS = 4
 
 
-def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_a_lock(report):
+def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_a_lock(claim):
     """Between one thread's read and its write, another thread may read the same old value; here
     a barrier makes every thread read before any writes, so all but one update are lost."""
     everyone_has_read = threading.Barrier(THREADS)
     total = count_with_threads(
         THREADS, contextlib.nullcontext(), functools.partial(everyone_has_read.wait, JOIN_TIMEOUT)
     )
-    exact(
+    claim.exact(
         Verdict(
             total == 1,
             measured=f'the counter at {total} after {THREADS} increments without a lock',
@@ -306,9 +298,6 @@ def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_
             'lost',
             figures={'total': total, 'units': THREADS},
         ),
-        report=report,
-        section=SECTION,
-        claim='threads lose updates to a shared counter without a lock',
         key='threads losing updates',
     )
 
@@ -317,21 +306,18 @@ def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_
 YIELD = 0.01
 
 
-def test_threads_lose_no_update_when_a_lock_guards_the_read_and_the_write(report):
+def test_threads_lose_no_update_when_a_lock_guards_the_read_and_the_write(claim):
     """A thread holding the lock may give the CPU away between read and write (here it sleeps),
     yet no other thread can read until it has written and released the lock."""
     total = count_with_threads(THREADS, threading.Lock(), functools.partial(time.sleep, YIELD))
-    exact(
+    claim.exact(
         Verdict(
             total == THREADS,
             measured=f'the counter at {total} after {THREADS} increments under a lock, each '
             f'thread sleeping {1000 * YIELD:g} ms between its read and its write',
             expected=f'{THREADS}: one thread at a time between read and write',
             meaning='the lock should let one thread at a time between read and write',
-        ),
-        report=report,
-        section=SECTION,
-        claim='threads lose no update when a lock guards the read and the write',
+        )
     )
 
 
@@ -345,31 +331,28 @@ async def add_one_async(counter: list[int], await_inside: bool) -> None:
 COROUTINES = 100
 
 
-async def test_coroutines_lose_no_update_when_no_await_is_inside_the_critical_section(report):
+async def test_coroutines_lose_no_update_when_no_await_is_inside_the_critical_section(claim):
     """A coroutine only gives way at an ``await``: a read and a write with no ``await`` between
     them run as one step, so no other coroutine can come in between. No lock needed."""
     counter = [0]
     await asyncio.gather(*(add_one_async(counter, await_inside=False) for _ in range(COROUTINES)))
-    exact(
+    claim.exact(
         Verdict(
             counter[0] == COROUTINES,
             measured=f'the counter at {counter[0]} after {COROUTINES} increments',
             expected=f'{COROUTINES}: no await between read and write',
             meaning='without an await between read and write, no other coroutine can run in '
             'between',
-        ),
-        report=report,
-        section=SECTION,
-        claim='coroutines lose no update without an await between read and write',
+        )
     )
 
 
-async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_section(report):
+async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_section(claim):
     """The control: with an ``await`` between read and write, the event loop runs every other
     ready coroutine there, and each reads the same old value."""
     counter = [0]
     await asyncio.gather(*(add_one_async(counter, await_inside=True) for _ in range(COROUTINES)))
-    exact(
+    claim.exact(
         Verdict(
             counter[0] == 1,
             measured=f'the counter at {counter[0]} after {COROUTINES} increments',
@@ -377,9 +360,6 @@ async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_sect
             meaning='an await inside a read-modify-write lets the other coroutines in',
             figures={'total': counter[0], 'units': COROUTINES},
         ),
-        report=report,
-        section=SECTION,
-        claim='coroutines lose updates with an await between read and write',
         key='coroutines losing updates',
     )
 
@@ -421,7 +401,7 @@ def contend() -> Contention:
 
 
 @pytest.mark.cpu(cores=1)
-def test_a_thread_wanting_a_held_lock_waits_about_as_long_as_the_holder_keeps_it(report):
+def test_a_thread_wanting_a_held_lock_waits_about_as_long_as_the_holder_keeps_it(claim):
     """Contention: while one thread holds the lock, another that asks for it blocks until the
     holder releases it; a free lock is taken at once."""
 
@@ -438,14 +418,7 @@ def test_a_thread_wanting_a_held_lock_waits_about_as_long_as_the_holder_keeps_it
             meaning='a thread asking for a held lock waits until the holder releases it',
         )
 
-    judge(
-        contend,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='a thread waits for a held lock as long as the holder keeps it',
-        cores=1,
-    )
+    claim.judge(contend, verdict)
 
 
 @pytest.mark.parametrize(
@@ -598,7 +571,7 @@ def measure_costs() -> dict[str, Cost]:
 
 
 @pytest.mark.cpu(cores=1)
-def test_a_coroutine_is_the_cheapest_unit_to_start_and_to_keep_and_a_process_the_dearest(report):
+def test_a_coroutine_is_the_cheapest_unit_to_start_and_to_keep_and_a_process_the_dearest(claim):
     """A task is a few objects the event loop schedules; a thread also needs an OS thread and its
     stack; a process is a new OS process with a whole interpreter (copied by fork, or started
     afresh by spawn). Measured in the same run: the time to start and finish one idle unit, and
@@ -620,12 +593,4 @@ def test_a_coroutine_is_the_cheapest_unit_to_start_and_to_keep_and_a_process_the
             'a whole interpreter',
         )
 
-    judge(
-        measure_costs,
-        verdict,
-        report=report,
-        section='cost of a unit',
-        claim='a coroutine is the cheapest unit, a process the dearest',
-        variant=multiprocessing.get_start_method(),
-        cores=1,
-    )
+    claim.judge(measure_costs, verdict)

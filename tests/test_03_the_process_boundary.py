@@ -22,7 +22,7 @@ from claims import finish, run_together
 
 from concur import machine
 from concur.testing import units
-from concur.testing.evidence import Verdict, exact
+from concur.testing.evidence import Verdict
 from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'the process boundary'
@@ -30,7 +30,7 @@ GIVEN = ['given', 'by the parent']
 
 
 def test_a_child_process_that_mutates_the_list_it_was_given_leaves_the_parents_list_unchanged(
-    start_method, report
+    start_method, claim
 ):
     """The child appends to its own copy of the list: under spawn and forkserver the list was
     pickled into it, under fork it is the child's copy of the parent's memory. What it sends back
@@ -43,7 +43,7 @@ def test_a_child_process_that_mutates_the_list_it_was_given_leaves_the_parents_l
     sent = back.get()  # the child has ended, so what it sent is waiting in the pipe
     back.close()
     assert sent == [*GIVEN, 'by the child'], f'the child sent back {sent!r}: did it run?'
-    exact(
+    claim.exact(
         Verdict(
             items == GIVEN and sent is not items,
             measured=f"the parent's list {items}; the child sent back "
@@ -51,15 +51,11 @@ def test_a_child_process_that_mutates_the_list_it_was_given_leaves_the_parents_l
             expected=f"the parent's list still {GIVEN}; a new list sent back",
             meaning='the child appended to the very list the parent holds, so it was handed '
             'over by reference, not as a copy',
-        ),
-        report=report,
-        section=SECTION,
-        claim='a child process changes its own copy of what it was given',
-        variant=start_method,
+        )
     )
 
 
-def test_a_thread_that_mutates_the_list_it_was_given_changes_the_callers_list(report):
+def test_a_thread_that_mutates_the_list_it_was_given_changes_the_callers_list(claim):
     """A thread runs in its caller's memory: it is given the list itself, appends to it, and
     what it hands back through a ``queue`` is that same object, not a copy."""
     items, back = list(GIVEN), queue.SimpleQueue[list[str]]()
@@ -67,17 +63,14 @@ def test_a_thread_that_mutates_the_list_it_was_given_changes_the_callers_list(re
     thread.start()
     finish(thread)
     sent = back.get(timeout=JOIN_TIMEOUT)
-    exact(
+    claim.exact(
         Verdict(
             items == [*GIVEN, 'by the thread'] and sent is items,
             measured=f"the caller's list {items}; the thread handed back "
             + ('the same object' if sent is items else repr(sent)),
             expected="the caller's own list, with the thread's item",
             meaning="threads share their process's memory, so nothing is copied",
-        ),
-        report=report,
-        section=SECTION,
-        claim='a thread changes the very list it was given',
+        )
     )
 
 
@@ -131,7 +124,7 @@ PROCESSES = 2
 YIELD = 0.01
 
 
-def test_shared_memory_is_one_value_that_the_parent_and_the_child_both_see(start_method, report):
+def test_shared_memory_is_one_value_that_the_parent_and_the_child_both_see(start_method, claim):
     """A ``multiprocessing.Array`` lives in memory mapped into both processes (inherited by fork,
     its handle passed to a spawned child): the child reads the parent's 41, adds one, and the
     parent reads the child's 42, where a plain list would have stayed the parent's own."""
@@ -140,17 +133,13 @@ def test_shared_memory_is_one_value_that_the_parent_and_the_child_both_see(start
     child = ctx.Process(target=units.add_one, args=(counter, counter.get_lock()))
     child.start()
     finish(child)
-    exact(
+    claim.exact(
         Verdict(
             counter[0] == 42,
             measured=f'the parent read {counter[0]}',
             expected="42: the parent's 41 plus the child's 1",
             meaning='the child did not write to the same memory the parent reads',
-        ),
-        report=report,
-        section=SECTION,
-        claim='shared memory is one value in the parent and the child',
-        variant=start_method,
+        )
     )
 
 
@@ -170,39 +159,33 @@ def count_with_processes(guarded: bool, between: Callable[[], object]) -> int:
     return int(counter[0])
 
 
-def test_processes_lose_updates_to_shared_memory_without_its_lock(report):
+def test_processes_lose_updates_to_shared_memory_without_its_lock(claim):
     """Each read and each write of a shared Array is atomic, but the three together are not: a
     barrier between read and write makes every process read 0 before any writes, as threads did."""
     everyone_has_read = machine.context(None).Barrier(PROCESSES)
     total = count_with_processes(
         guarded=False, between=functools.partial(everyone_has_read.wait, JOIN_TIMEOUT)
     )
-    exact(
+    claim.exact(
         Verdict(
             total == 1,
             measured=f'the counter at {total} after {PROCESSES} increments without the lock',
             expected='1: each process read 0 before any wrote, and wrote back 0 + 1',
             meaning=f'each process wrote back the 0 it read, so {PROCESSES - 1} updates should '
             'be lost',
-        ),
-        report=report,
-        section=SECTION,
-        claim='processes lose updates to shared memory without its lock',
+        )
     )
 
 
-def test_processes_lose_no_update_to_shared_memory_when_they_hold_its_lock(report):
+def test_processes_lose_no_update_to_shared_memory_when_they_hold_its_lock(claim):
     """The Array's own lock is a semaphore of the operating system, shared like the memory: a
     process holding it may give the CPU away between read and write, yet no other can read."""
     total = count_with_processes(guarded=True, between=functools.partial(time.sleep, YIELD))
-    exact(
+    claim.exact(
         Verdict(
             total == PROCESSES,
             measured=f'the counter at {total} after {PROCESSES} increments under the lock',
             expected=f'{PROCESSES}: one process at a time between read and write',
             meaning='the lock should let one process at a time between read and write',
-        ),
-        report=report,
-        section=SECTION,
-        claim='processes lose no update to shared memory under its lock',
+        )
     )

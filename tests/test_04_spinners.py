@@ -23,7 +23,7 @@ from claims import Spun, first_then, judge_frames, spin
 from concur import spinner, spinner_async, supervisors
 from concur.protocols import Queue
 from concur.testing import units
-from concur.testing.evidence import Machine, Verdict, judge
+from concur.testing.evidence import Machine, Verdict
 from concur.testing.framelog import FrameLog, Written, count_frames
 from concur.timeouts import JOIN_TIMEOUT
 
@@ -49,7 +49,7 @@ def run(model: str, start_method: str | None = None) -> Spun:
 
 
 # "A frame every interval" of this file's spinners: slow() only sleeps, so one core will do.
-judge_spinning = functools.partial(judge_frames, section=SECTION, interval=INTERVAL, cores=1)
+judge_spinning = functools.partial(judge_frames, interval=INTERVAL)
 
 
 @pytest.fixture(scope='module')
@@ -67,14 +67,12 @@ def spun() -> Callable[[str], Spun]:
 
 @pytest.mark.cpu(cores=1)
 @pytest.mark.parametrize('model', supervisors.MODELS)
-def test_spinner_shows_a_frame_every_interval_while_slow_works_then_answers_42(model, spun, report):
+def test_spinner_shows_a_frame_every_interval_while_slow_works_then_answers_42(model, spun, claim):
     """slow() only sleeps, so whichever unit runs the spinner gets to run every interval."""
     result = judge_spinning(
-        report,
+        claim,
         first_then(spun(model), functools.partial(run, model)),
-        claim='a spinner shows a frame every interval while slow() sleeps',
         title=f'{model} spinner while slow() sleeps',
-        variant=model,
     )
     assert result.answer == BOOK_ANSWER, f'expected the answer 42, got {result.answer!r}'
 
@@ -100,17 +98,15 @@ def test_process_spinner_writes_from_another_process(spun):
 
 @pytest.mark.cpu(cores=1)
 def test_process_spinner_spins_at_full_rate_once_started_under_every_start_method(
-    start_method, report
+    start_method, claim
 ):
     """fork copies the parent; spawn and forkserver start a fresh interpreter that imports concur
     and receives pickled arguments, so their first frame comes later. Once started, the child
     spins on its own, with its own PID, a frame every interval."""
     result = judge_spinning(
-        report,
+        claim,
         functools.partial(run, 'process', start_method),
-        claim='a process spinner spins at full rate once it has started',
         title=f'process spinner started by {start_method}',
-        variant=start_method,
         from_first_frame=True,
     )
     assert result.answer == BOOK_ANSWER, f'expected the answer 42, got {result.answer!r}'
@@ -232,7 +228,7 @@ def seconds_to_stop(model: str) -> float:
 
 @pytest.mark.cpu(cores=1)
 @pytest.mark.parametrize('model', supervisors.MODELS)
-def test_spinner_is_gone_at_once_when_told_to_stop(model, report):
+def test_spinner_is_gone_at_once_when_told_to_stop(model, claim):
     """Event.wait() returns as soon as the event is set, and cancel() wakes the sleeping task,
     so the stop takes a small fraction of the interval, not a whole one."""
     # A quarter of the interval: the thread and the task stop in well under a millisecond, a
@@ -249,12 +245,4 @@ def test_spinner_is_gone_at_once_when_told_to_stop(model, report):
             'supervisor waiting',
         )
 
-    judge(
-        functools.partial(seconds_to_stop, model),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='a spinner stops at once when told to',
-        variant=model,
-        cores=1,
-    )
+    claim.judge(functools.partial(seconds_to_stop, model), verdict)

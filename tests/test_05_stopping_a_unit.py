@@ -29,7 +29,7 @@ from claims import WAKE_LATE, finish, first_then
 from concur import machine
 from concur.primes import Number, is_prime
 from concur.testing import units
-from concur.testing.evidence import Machine, Verdict, exact, judge
+from concur.testing.evidence import Machine, Verdict
 from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'stopping a unit'
@@ -99,22 +99,18 @@ def hand_off() -> float:
 
 
 @pytest.mark.cpu(cores=1)
-def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
+def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(claim):
     """``threading`` offers no way to stop a thread; a worker that looks at an Event before each
     step of its loop notices the request at the end of the step it is in, and returns."""
     first = stop_a_thread(MANY_STEPS, checks=True)
-    exact(
+    claim.exact(
         Verdict(
             first.after <= 1 and first.done < first.steps,
             measured=first.words(),
             expected=f'at most the step under way after the stop, not all {first.steps}',
             meaning='a worker that looks at the Event before each step must not start another '
             'once it is set',
-        ),
-        report=report,
-        section=SECTION,
-        claim='a thread that checks an Event stops within one step',
-        variant='steps',
+        )
     )
 
     def verdict(stopped: Stopped, _: Machine) -> Verdict:
@@ -127,34 +123,23 @@ def test_a_thread_that_checks_an_event_stops_within_one_step_of_set(report):
             meaning='the worker went on past the step it was in when the Event was set',
         )
 
-    judge(
-        first_then(first, lambda: stop_a_thread(MANY_STEPS, checks=True)),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='a thread that checks an Event stops within one step',
-        variant='time',
-        cores=1,
-    )
+    claim.judge(first_then(first, lambda: stop_a_thread(MANY_STEPS, checks=True)), verdict)
 
 
-def test_a_thread_that_never_checks_runs_its_work_to_the_end_whatever_is_set(report):
+def test_a_thread_that_never_checks_runs_its_work_to_the_end_whatever_is_set(claim):
     """Setting an Event is only a request: a worker that never looks at it does every step of its
     work. Nor can anything else end it for sure: C code may raise an exception in a thread
     (``PyThreadState_SetAsyncExc``), but the thread sees it only when it next runs Python code, not
     while blocked in C, and it may catch it and go on."""
     stopped = stop_a_thread(STEPS, checks=False)
-    exact(
+    claim.exact(
         Verdict(
             stopped.done == STEPS,
             measured=stopped.words(),
             expected=f'all {STEPS} steps done: finished, not stopped',
             meaning='a thread that never looks at the Event went on regardless, so something '
             'else stopped it',
-        ),
-        report=report,
-        section=SECTION,
-        claim='a thread that never checks runs its work to the end',
+        )
     )
 
 
@@ -178,22 +163,18 @@ TERMINATED = -signal.SIGTERM
 
 
 @pytest.mark.cpu(cores=1)
-def test_a_busy_process_is_ended_from_outside_at_once_by_terminate(start_method, report):
+def test_a_busy_process_is_ended_from_outside_at_once_by_terminate(start_method, claim):
     """The operating system ends the child wherever it is: it need not look at anything, unlike a
     thread, which ``threading`` cannot end from outside. It ends within the step it is in."""
     first, exitcode = stop_a_process(start_method)
-    exact(
+    claim.exact(
         Verdict(
             exitcode == TERMINATED and first.after <= 1 and first.done < first.steps,
             measured=f'exit code {exitcode}, {first.words()}',
             expected=f'exit code {TERMINATED} (-SIGTERM), no step after the one under way, '
             f'not all {first.steps}',
             meaning='the child ran on after terminate(): it was asked, not ended',
-        ),
-        report=report,
-        section=SECTION,
-        claim='terminate() ends a busy process at once',
-        variant=f'{start_method}, steps',
+        )
     )
 
     def verdict(result: tuple[Stopped, int | None], _: Machine) -> Verdict:
@@ -206,15 +187,7 @@ def test_a_busy_process_is_ended_from_outside_at_once_by_terminate(start_method,
             meaning='the child went on past the step it was in',
         )
 
-    judge(
-        first_then((first, exitcode), lambda: stop_a_process(start_method)),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='terminate() ends a busy process at once',
-        variant=f'{start_method}, time',
-        cores=1,
-    )
+    claim.judge(first_then((first, exitcode), lambda: stop_a_process(start_method)), verdict)
 
 
 # ---- V4: a pool's busy workers stopped from outside (3.14) --------------------------------------
@@ -268,7 +241,7 @@ def stop_a_pool(start_method: str, stop: str) -> PoolStopped:
 
 @pytest.mark.parametrize('stop', POOL_STOPS)
 def test_a_pools_busy_workers_are_ended_from_outside_by_terminate_workers_or_kill_workers(
-    start_method, stop, report
+    start_method, stop, claim
 ):
     """Since 3.14 a ProcessPoolExecutor can do to its busy workers what terminate() and kill()
     do to one process: end them wherever they are; their tasks end with the pool broken."""
@@ -279,7 +252,7 @@ def test_a_pools_busy_workers_are_ended_from_outside_by_terminate_workers_or_kil
         )
     stopped = stop_a_pool(start_method, stop)
     expected = POOL_STOPS[stop]
-    exact(
+    claim.exact(
         Verdict(
             stopped.exitcodes == [expected] * POOL_WORKERS
             and 'a result' not in stopped.outcomes
@@ -289,11 +262,7 @@ def test_a_pools_busy_workers_are_ended_from_outside_by_terminate_workers_or_kil
             expected=f'exit code {expected} for each of {POOL_WORKERS}, no result, gone well '
             f'within the {MANY_STEPS * STEP:g} s of work they had',
             meaning=f'{stop}() must end busy workers from outside, as terminate() ends one process',
-        ),
-        report=report,
-        section=SECTION,
-        claim="a pool's busy workers are ended from outside",
-        variant=f'{start_method}, {stop}()',
+        )
     )
 
 
@@ -314,13 +283,13 @@ async def cancel_a_sleeping_task() -> tuple[bool, float]:
     return done_in_one_turn, time.perf_counter() - told
 
 
-def test_cancel_ends_a_task_that_awaits_a_sleep_within_one_turn_of_the_loop(report):
+def test_cancel_ends_a_task_that_awaits_a_sleep_within_one_turn_of_the_loop(claim):
     """cancel() on a task waiting at an ``await`` cancels what it waits for, so the task is woken
     with CancelledError at that ``await`` in the loop's next turn: at once, with the rest of its
     sleep never slept."""
     done_in_one_turn, latency = asyncio.run(cancel_a_sleeping_task())
     gone = f'gone {1e6 * latency:.0f} µs after cancel()'
-    exact(
+    claim.exact(
         Verdict(
             done_in_one_turn,
             measured=f'cancelled after one turn of the loop, {gone}, '
@@ -329,10 +298,7 @@ def test_cancel_ends_a_task_that_awaits_a_sleep_within_one_turn_of_the_loop(repo
             else f'still running after one turn of the loop, {gone}',
             expected='cancelled within one turn of the loop',
             meaning='the cancellation did not land at the await the task was waiting in',
-        ),
-        report=report,
-        section=SECTION,
-        claim='cancel() ends a task that awaits a sleep at once',
+        )
     )
 
 
@@ -380,7 +346,7 @@ def cancel_a_task_in_is_prime(numbers: Sequence[Number]) -> Interrupted:
 
 
 @pytest.mark.cpu(cores=1)
-def test_cancel_reaches_a_task_running_plain_is_prime_only_after_the_work_returns(fast, report):
+def test_cancel_reaches_a_task_running_plain_is_prime_only_after_the_work_returns(fast, claim):
     """A task gives the loop back only at an ``await``: while it runs plain is_prime the loop
     cannot even run cancel(). The request waits for the work to return, and then lands at the
     task's next ``await``."""
@@ -405,11 +371,4 @@ def test_cancel_reaches_a_task_running_plain_is_prime_only_after_the_work_return
             'cancellation must neither cut the work short nor be lost',
         )
 
-    judge(
-        lambda: cancel_a_task_in_is_prime(fast),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='cancel() reaches a task in plain is_prime only after the work returns',
-        cores=1,
-    )
+    claim.judge(lambda: cancel_a_task_in_is_prime(fast), verdict)

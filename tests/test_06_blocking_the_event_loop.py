@@ -25,7 +25,7 @@ from claims import Stopwatch, frame_figures, frames_timeline, frames_verdict
 
 from concur import machine, spinner, spinner_async
 from concur.testing import units
-from concur.testing.evidence import Verdict, exact, judge
+from concur.testing.evidence import Verdict
 from concur.testing.framelog import FrameLog, Written
 from concur.testing.records import Timeline
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
@@ -74,13 +74,13 @@ def timeline(title: str, run: Run) -> Timeline:
     )
 
 
-def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(report):
+def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(claim):
     """time.sleep() holds the only thread, so the loop never runs the spinner task; by the time
     it could, the supervisor has cancelled it, and a task cancelled before its first step never
     runs. No frame at all, however fast or busy the machine."""
     run = spin_around(blocking_slow)
     assert run.answer == spinner.ANSWER, f'expected the answer 42, got {run.answer!r}'
-    exact(
+    claim.exact(
         Verdict(
             not run.frames,
             measured=f'{len(run.frames)} frames in {run.span.seconds:.2f} s of time.sleep',
@@ -88,24 +88,17 @@ def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(rep
             meaning='the spinner task ran although the loop had no free turn',
             figures=frame_figures(len(run.frames), run.span.seconds, INTERVAL),
         ),
-        report=report,
-        section=SECTION,
-        claim='time.sleep() in a coroutine blocks the whole event loop',
         key='the experiment',
         pictures=[timeline('a coroutine calls time.sleep()', run)],
     )
 
 
 @pytest.mark.cpu(cores=1)
-def test_coroutine_spinner_spins_when_the_coroutine_awaits_asyncio_sleep(report):
+def test_coroutine_spinner_spins_when_the_coroutine_awaits_asyncio_sleep(claim):
     """await asyncio.sleep() hands the loop back, so the spinner task runs every interval."""
-    run = judge(
+    run = claim.judge(
         functools.partial(spin_around, awaiting_slow),
         lambda r, _: frames_verdict(r.frames, r.span.start, r.span.end, INTERVAL),
-        report=report,
-        section=SECTION,
-        claim='await asyncio.sleep() lets the spinner task run every interval',
-        cores=1,
         pictures=lambda r: [timeline('a coroutine awaits asyncio.sleep()', r)],
     )
     assert run.answer == spinner.ANSWER, f'expected the answer 42, got {run.answer!r}'
@@ -191,7 +184,7 @@ def sleep_line() -> str:
     return f'{inspect.getsourcefile(units.block)}:{first + at}'
 
 
-def test_asyncio_ps_and_pstree_name_the_task_that_blocks_the_loop_from_another_process(report):
+def test_asyncio_ps_and_pstree_name_the_task_that_blocks_the_loop_from_another_process(claim):
     """python -m asyncio ps and pstree read a running program's tasks from outside, while its
     loop is stuck: the task in time.sleep is shown at that line, the others at an await. Debug
     mode names the blocker only once it returns; these name it while it blocks."""
@@ -212,7 +205,7 @@ def test_asyncio_ps_and_pstree_name_the_task_that_blocks_the_loop_from_another_p
     # ps's columns are padded with spaces: thread, task id, task name, coroutine stack, ...
     cells = [re.split(r'\s{2,}', line.strip()) for line in ps.splitlines()[2:] if line.strip()]
     rows = {row[2]: row[3] for row in cells if len(row) > 3}
-    exact(
+    claim.exact(
         Verdict(
             rows.get(units.BLOCKER) == 'block'
             and f'block {place}' in tree
@@ -225,8 +218,5 @@ def test_asyncio_ps_and_pstree_name_the_task_that_blocks_the_loop_from_another_p
             f'pstree showing block at {place.rsplit("/", 1)[-1]}, its time.sleep',
             meaning='a loop blocked by time.sleep can be looked at from another process, which '
             'names the task and the line that hold it',
-        ),
-        report=report,
-        section=SECTION,
-        claim='asyncio ps and pstree name the blocking task from another process',
+        )
     )

@@ -16,7 +16,7 @@ import sys
 from claims import Stopwatch
 
 from concur import spinner, spinner_async
-from concur.testing.evidence import Verdict, exact, skip
+from concur.testing.evidence import Verdict
 from concur.testing.framelog import FrameLog
 
 SECTION = 'the event loop'
@@ -69,27 +69,23 @@ async def supervise_eagerly(span: Stopwatch, log: FrameLog) -> int:
 
 
 def test_an_eager_spinner_task_shows_exactly_one_frame_before_a_blocking_coroutine_then_none(
-    report,
+    claim,
 ):
     """With the eager task factory, ``create_task(spin(...))`` runs the spinner up to its first
     ``await`` at once: one frame. Then the supervisor's work calls time.sleep() and the loop,
     blocked, never runs the spinner again until it is cancelled."""
-    claim = 'an eager spinner task shows one frame, then none while the loop is blocked'
     if sys.version_info < (3, 12):
-        skip(
+        claim.skip(
             f'asyncio.eager_task_factory is new in Python 3.12; this is Python '
             f'{platform.python_version()}, where every task waits for the loop before its first '
-            'step',
-            report=report,
-            section='the event loop',
-            claim=claim,
+            'step'
         )
     span, log = Stopwatch(), FrameLog()
     answer = asyncio.run(supervise_eagerly(span, log))
     assert answer == spinner.ANSWER, f'expected the answer 42, got {answer!r}'
     frames = log.frames()
     before = [f for f in frames if f.time < span.start]
-    exact(
+    claim.exact(
         Verdict(
             len(before) == 1 and len(frames) == 1,
             measured=f'{len(before)} frame before the work, {len(span.during(frames))} during '
@@ -98,8 +94,5 @@ def test_an_eager_spinner_task_shows_exactly_one_frame_before_a_blocking_corouti
             f'{WORK / INTERVAL:.0f} more)',
             meaning='an eager task runs its first step inside create_task(), and a blocked loop '
             'runs nothing after that',
-        ),
-        report=report,
-        section='the event loop',
-        claim=claim,
+        )
     )

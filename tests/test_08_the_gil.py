@@ -38,9 +38,9 @@ from claims import (
 
 from concur import clocked, machine, primes, supervisors
 from concur.primes import is_prime
-from concur.testing.evidence import Machine, Verdict, exact, judge
+from concur.testing.claim import Claim
+from concur.testing.evidence import Machine, Verdict
 from concur.testing.framelog import FrameLog, Written
-from concur.testing.records import Recorder
 from concur.timeouts import JOIN_TIMEOUT
 
 INTERVAL = 0.03  # the spinner's; about ten frames while the calibrated is_prime runs
@@ -61,33 +61,23 @@ def spin_around(
 
 
 def judge_spinning(
-    report: Recorder,
+    claim: Claim,
     trial: Callable[[], Spun],
-    claim: str,
     title: str,
-    variant: str = '',
     key: str = '',
     delay: Callable[[Spun], float] = lambda _: 0.0,
     why: str = '',
-    cores: float = 2,
     from_first_frame: bool = False,
 ) -> Spun:
-    """Judge "the spinner shows a frame every interval (+ ``delay``) while is_prime runs".
-
-    ``cores``: the spinner and the work each need a core of their own for the claim to show.
-    """
+    """Judge "the spinner shows a frame every interval (+ ``delay``) while is_prime runs"."""
     run = judge_frames(
-        report,
+        claim,
         trial,
-        section=SECTION,
-        claim=claim,
         title=title,
-        variant=variant,
         key=key,
         interval=INTERVAL,
         delay=delay,
         why=why,
-        cores=cores,
         from_first_frame=from_first_frame,
     )
     answer = run.answer.value if isinstance(run.answer, clocked.Clocked) else run.answer
@@ -98,18 +88,16 @@ def judge_spinning(
 # --- The three questions ----------------------------------------------------------------------
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=2)
 def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
-    default_start_method, calibrated_prime, report
+    default_start_method, calibrated_prime, claim
 ):
     """Question 1. The child process runs its own interpreter with its own GIL, so is_prime in
     the parent cannot hold it back: a frame every interval, from another PID."""
     run = judge_spinning(
-        report,
+        claim,
         partial(spin_around, 'process', calibrated_prime, start_method=default_start_method),
-        'a process spinner keeps its full rate while the parent runs is_prime',
         'question 1: a process spinner while the parent runs is_prime',
-        variant=default_start_method,
         key='question 1',
         # Counted from the first frame: a spawned child takes a while to start, and that is no
         # GIL's doing.
@@ -121,16 +109,15 @@ def test_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
     )
 
 
-@pytest.mark.cpu
-def test_thread_spinner_still_spins_while_the_main_thread_runs_is_prime(calibrated_prime, report):
+@pytest.mark.cpu(cores=2)
+def test_thread_spinner_still_spins_while_the_main_thread_runs_is_prime(calibrated_prime, claim):
     """Question 2. The threads share one GIL, but a thread that has waited one switch interval
     for it asks the holder to drop it, and CPython makes the holder obey: the spinner still gets
     its turns, each about a switch interval late."""
     switch = 1000 * sys.getswitchinterval()
     run = judge_spinning(
-        report,
+        claim,
         partial(spin_around, 'thread', calibrated_prime),
-        'a thread spinner still spins while the main thread runs is_prime',
         'question 2: a thread spinner while the main thread runs is_prime',
         key='question 2',
         delay=lambda _: switch_delay(),
@@ -143,16 +130,14 @@ def test_thread_spinner_still_spins_while_the_main_thread_runs_is_prime(calibrat
 
 
 @pytest.mark.cpu(cores=1)
-def test_coroutine_spinner_is_frozen_until_is_prime_returns_in_a_coroutine(
-    calibrated_prime, report
-):
+def test_coroutine_spinner_is_frozen_until_is_prime_returns_in_a_coroutine(calibrated_prime, claim):
     """Question 3. A coroutine that calls plain is_prime never awaits, so the event loop cannot
     run the spinner task until the work is over; by then the supervisor cancels it, and a task
     cancelled before its first step never runs. The answer is still right."""
     run = spin_around('async', calibrated_prime)
     early = run.span.during(run.frames)
     free = run.span.seconds / INTERVAL
-    exact(
+    claim.exact(
         Verdict(
             not early and run.answer is True,
             measured=f'{len(early)} frames in {run.span.seconds:.2f} s of is_prime, '
@@ -162,9 +147,6 @@ def test_coroutine_spinner_is_frozen_until_is_prime_returns_in_a_coroutine(
             'can run until it returns',
             figures=frame_figures(len(early), run.span.seconds, INTERVAL),
         ),
-        report=report,
-        section=SECTION,
-        claim='a coroutine spinner is frozen while is_prime runs in a coroutine',
         key='question 3',
         pictures=[
             frames_timeline(
@@ -186,7 +168,7 @@ async def await_is_prime(n: int) -> object:
 
 
 def test_await_is_prime_raises_type_error_because_is_prime_returns_a_bool_not_an_awaitable(
-    report,
+    claim,
 ):
     """``await`` takes an awaitable (a coroutine, a task, a future); is_prime runs to the end
     first and returns a bool, which ``await`` refuses: question 3 means a plain call."""
@@ -196,7 +178,7 @@ def test_await_is_prime_raises_type_error_because_is_prime_returns_a_bool_not_an
         raised = f'TypeError: {error}'
     else:
         raised = ''
-    exact(
+    claim.exact(
         Verdict(
             bool(raised),
             measured=raised or 'no exception',
@@ -204,9 +186,6 @@ def test_await_is_prime_raises_type_error_because_is_prime_returns_a_bool_not_an
             meaning='await accepted what is_prime returned, so is_prime returned an awaitable',
             figures={'raised': float(bool(raised))},
         ),
-        report=report,
-        section=SECTION,
-        claim='await is_prime(n) raises TypeError',
         key='question 3 as written',
     )
 
@@ -245,7 +224,7 @@ def frames_beside_a_busy_thread() -> list[Written]:
     return log.frames()[: GAPS + 1]
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=2)
 @pytest.mark.parametrize(
     'switch_interval',
     [0.005, 0.05],
@@ -253,7 +232,7 @@ def frames_beside_a_busy_thread() -> list[Written]:
     indirect=True,
 )
 def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_only_under_the_gil(
-    switch_interval, report
+    switch_interval, claim
 ):
     """The spinner's wait ends after one interval; then it waits for the GIL, which the busy
     thread only drops when asked, and the asking comes one switch interval later. (The frames go
@@ -285,16 +264,7 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
             'cores: a wake-up may have waited for a core',
         )
 
-    judge(
-        frames_beside_a_busy_thread,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='beside a busy thread, frames come an interval + a switch interval apart',
-        variant=f'switch {1000 * switch_interval:g} ms',
-        key='switch interval',
-        cores=2,
-    )
+    claim.judge(frames_beside_a_busy_thread, verdict, key='switch interval')
 
 
 # --- The fixes for the coroutine ----------------------------------------------------------------
@@ -317,20 +287,18 @@ def nap_chunk(run: Spun, n: int) -> float:
 
 
 @pytest.mark.cpu(cores=1)
-def test_coroutine_spinner_spins_when_is_prime_naps(calibrated_prime, report):
+def test_coroutine_spinner_spins_when_is_prime_naps(calibrated_prime, claim):
     """is_prime_nap awaits asyncio.sleep(0) after each chunk of divisions, and the loop runs the
     spinner there: a due frame waits for at most three chunks (the one running when the timer
     falls due, then one before the timer's callback and one before the task's wake-up)."""
     judge_spinning(
-        report,
+        claim,
         partial(
             spin_around, 'async', calibrated_prime, partial(primes.is_prime_nap, calibrated_prime)
         ),
-        'a coroutine spinner spins when is_prime naps',
         'the nap fix: is_prime awaits asyncio.sleep(0) every chunk',
         delay=lambda r: 3 * nap_chunk(r, calibrated_prime),
         why=' + up to 3 chunks of the nap, measured in the same run',
-        cores=1,
     )
 
 
@@ -361,12 +329,12 @@ def napping(n: int, every: int) -> tuple[bool, int]:
 
 @pytest.mark.parametrize('every', [1, 2, 3, primes.NAP_EVERY])
 def test_is_prime_nap_answers_as_is_prime_does_on_small_even_square_and_carmichael_numbers(
-    every, report
+    every, claim
 ):
     """Napping splits the divisions into chunks; it must not change the answer, at a chunk's
     edge least of all."""
     wrong = [n for n in TRICKY if napping(n, every)[0] != is_prime(n)]
-    exact(
+    claim.exact(
         Verdict(
             not wrong,
             measured=f'{len(TRICKY) - len(wrong)} of {len(TRICKY)} answers agree'
@@ -374,11 +342,7 @@ def test_is_prime_nap_answers_as_is_prime_does_on_small_even_square_and_carmicha
             expected="is_prime's answer for each of 0 to 29, negatives, evens, squares of "
             'primes and Carmichael numbers',
             meaning='the nap fix must check the same divisors as is_prime',
-        ),
-        report=report,
-        section=SECTION,
-        claim='is_prime_nap answers as is_prime does',
-        variant=f'nap every {every} divisors',
+        )
     )
 
 
@@ -412,10 +376,10 @@ def chunk_seconds(n: int) -> float:
 
 
 @pytest.mark.cpu(cores=1)
-def test_is_prime_nap_naps_every_few_milliseconds(calibrated_prime, report):
+def test_is_prime_nap_naps_every_few_milliseconds(calibrated_prime, claim):
     """The nap fix works only if the naps come often: a chunk of NAP_EVERY divisions is a few
     milliseconds of work here."""
-    judge(
+    claim.judge(
         partial(chunk_seconds, calibrated_prime),
         lambda chunk, _: Verdict(
             chunk <= CHUNK_AT_MOST,
@@ -424,10 +388,6 @@ def test_is_prime_nap_naps_every_few_milliseconds(calibrated_prime, report):
             f"spinner's {1000 * INTERVAL:.0f} ms interval",
             meaning='naps that far apart leave the spinner stalled between them',
         ),
-        report=report,
-        section=SECTION,
-        claim='is_prime_nap naps every few milliseconds',
-        cores=1,
     )
 
 
@@ -442,10 +402,10 @@ def where_it_ran(call: clocked.Clocked) -> str:
     )
 
 
-@pytest.mark.cpu
+@pytest.mark.cpu(cores=2)
 @pytest.mark.parametrize('fix', ['to_thread', 'process pool'])
 def test_coroutine_spinner_spins_when_is_prime_runs_in_a_thread_or_a_process(
-    fix, calibrated_prime, report
+    fix, calibrated_prime, claim
 ):
     """asyncio.to_thread and run_in_executor with a process pool (the book's chapter 20) leave
     the loop's thread free; beside a busy thread the loop's thread still waits about a switch
@@ -453,17 +413,15 @@ def test_coroutine_spinner_spins_when_is_prime_runs_in_a_thread_or_a_process(
     offload = in_a_thread if fix == 'to_thread' else in_a_process
     beside_a_thread = fix == 'to_thread'
     run = judge_spinning(
-        report,
+        claim,
         partial(spin_around, 'async', calibrated_prime, partial(offload, calibrated_prime)),
-        f'a coroutine spinner spins when is_prime runs in {fix}',
         f'the {fix} fix',
-        variant=fix,
         delay=lambda _: switch_delay() if beside_a_thread else 0.0,
         why=f' + up to the switch interval ({machine.build()})' if beside_a_thread else '',
     )
     ran = cast(clocked.Clocked, run.answer)
     where = 'another thread of this process' if beside_a_thread else 'another process'
-    exact(
+    claim.exact(
         Verdict(
             where_it_ran(ran) == where,
             measured=f'is_prime ran in {where_it_ran(ran)} (pid {ran.pid}, thread {ran.thread})',
@@ -471,11 +429,7 @@ def test_coroutine_spinner_spins_when_is_prime_runs_in_a_thread_or_a_process(
             f'{threading.get_native_id()})',
             meaning=f'the {fix} fix runs is_prime {"beside" if beside_a_thread else "away from"} '
             "the loop's interpreter: a fix that ran it elsewhere is another fix",
-        ),
-        report=report,
-        section=SECTION,
-        claim=f'the {fix} fix runs is_prime off the loop',
-        variant=fix,
+        )
     )
 
 
@@ -507,8 +461,8 @@ def sleep_in_threads() -> Sleepers:
     )
 
 
-@pytest.mark.cpu
-def test_threads_that_sleep_finish_together_because_sleeping_releases_the_gil(report):
+@pytest.mark.cpu(cores=2)
+def test_threads_that_sleep_finish_together_because_sleeping_releases_the_gil(claim):
     """time.sleep, like a read from a socket, lets go of the GIL while it waits, so k waits overlap:
     threads suit I/O-bound work."""
 
@@ -527,12 +481,4 @@ def test_threads_that_sleep_finish_together_because_sleeping_releases_the_gil(re
             figures={'together': s.together, 'alone': s.alone, 'units': SLEEPERS},
         )
 
-    judge(
-        sleep_in_threads,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='threads that sleep finish together: sleeping releases the GIL',
-        key='threads waiting together',
-        cores=2,
-    )
+    claim.judge(sleep_in_threads, verdict, key='threads waiting together')

@@ -22,7 +22,7 @@ from concur.checkers import PrimeResult
 from concur.primes import Number
 from concur.protocols import Settable, Waitable
 from concur.testing import units
-from concur.testing.evidence import Verdict, exact
+from concur.testing.evidence import Verdict
 from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'executors'
@@ -71,7 +71,7 @@ def assert_checked(numbers: Sequence[Number], results: Sequence[PrimeResult]) ->
 
 @pytest.mark.parametrize('kind', POOLS)
 def test_executor_map_yields_results_in_the_order_submitted_whatever_order_they_finish(
-    kind, fast, report
+    kind, fast, claim
 ):
     """map() submits every job at once, then waits for the first one's result, then the second's:
     a result that comes early waits behind those submitted before it."""
@@ -87,7 +87,7 @@ def test_executor_map_yields_results_in_the_order_submitted_whatever_order_they_
         )
     assert_checked(chosen, results)
     yielded, finished = numbered(numbers, [r.n for r in results]), finish_order(numbers, results)
-    exact(
+    claim.exact(
         Verdict(
             yielded == [1, 2, 3] and finished == [3, 2, 1],
             measured=f'yielded {yielded}, finished {finished}',
@@ -95,16 +95,12 @@ def test_executor_map_yields_results_in_the_order_submitted_whatever_order_they_
             compared_with='jobs numbered as submitted; the order they finish set by the test',
             meaning='map() hands each result back in its place in the submitted order, whenever '
             'it finished',
-        ),
-        report=report,
-        section=SECTION,
-        claim='Executor.map yields results in the order submitted',
-        variant=f'{kind} pool',
+        )
     )
 
 
 @pytest.mark.parametrize('kind', POOLS)
-def test_as_completed_yields_futures_in_the_order_they_finish(kind, fast, report):
+def test_as_completed_yields_futures_in_the_order_they_finish(kind, fast, claim):
     """as_completed() waits for whichever future finishes next. The test lets the jobs go one at a
     time, each after the one before has come out, last submitted first: no two finish together."""
     chosen = fast[-JOBS:]
@@ -125,7 +121,7 @@ def test_as_completed_yields_futures_in_the_order_they_finish(kind, fast, report
         results = [future.result(JOIN_TIMEOUT) for future in came_out]
     assert_checked(chosen, results)
     yielded, finished = numbered(numbers, [r.n for r in results]), finish_order(numbers, results)
-    exact(
+    claim.exact(
         Verdict(
             yielded == finished == [3, 2, 1],
             measured=f'yielded {yielded}, finished {finished}',
@@ -133,9 +129,5 @@ def test_as_completed_yields_futures_in_the_order_they_finish(kind, fast, report
             compared_with='jobs numbered as submitted; the order they finish set by the test',
             meaning='as_completed() hands each future back as soon as it is done, whatever its '
             'place in the submitted order',
-        ),
-        report=report,
-        section=SECTION,
-        claim='as_completed yields futures in the order they finish',
-        variant=f'{kind} pool',
+        )
     )
