@@ -28,6 +28,7 @@ from concur.testing.claim import Claim
 from concur.testing.evidence import Verdict
 from concur.testing.framelog import FrameLog, Written
 from concur.testing.records import Span, Timeline, WorkerChart
+from concur.testing.tolerances import EARLY, WAKE_LATE
 from concur.testing.workload import ns
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
@@ -139,6 +140,18 @@ def worker_chart(
     return WorkerChart(section, title, spans)
 
 
+def counter_at(total: int, expected: int, increments: int, why: str, meaning: str) -> Verdict:
+    """What a shared counter ``total`` after ``increments`` says, against the ``expected`` total
+    (``why``: the reason for it)."""
+    return Verdict(
+        total == expected,
+        measured=f'the counter at {total} after {increments} increments',
+        expected=f'{expected}: {why}',
+        meaning=meaning,
+        figures={'total': total, 'units': increments},
+    )
+
+
 def finish(unit: Unit) -> None:
     """Wait for a started thread or process to end; fail if it hung, or if a process crashed."""
     __tracebackhide__ = True
@@ -154,12 +167,6 @@ def run_together(units: Sequence[Unit]) -> None:
         unit.start()
     for unit in units:
         finish(unit)
-
-
-# A wake-up on a quiet machine comes this much after the time it asked for, at most on average:
-# the OS's timer slack and scheduler (measured here: the gaps between a sleeping spinner's frames
-# were its interval plus 0.2 ms (thread), 0.4 ms (process), 0.3 ms (task), median over 5 runs).
-WAKE_LATE = 0.002
 
 
 def frames_verdict(
@@ -180,7 +187,7 @@ def frames_verdict(
     window = end - start
     shown = [f for f in frames if start <= f.time <= end]
     low = math.floor(window / (interval + delay + WAKE_LATE))
-    high = math.floor(window / (0.98 * interval)) + 1  # a timed wait may end a hair early
+    high = math.floor(window / (EARLY * interval)) + 1
     count = len(shown)
     gaps = [b.time - a.time for a, b in zip(shown, shown[1:], strict=False)]
     return Verdict(
@@ -298,17 +305,6 @@ def first_then(value: T, again: Callable[[], T]) -> Callable[[], T]:
 
 # The end report's section of the tests of the suite's own tools.
 TOOLS = "the suite's own tools"
-BLOCK = 0.2  # seconds each measuring-tool test spends in its block
-# The kernel counts user and system time in hundredths of a second, each rounded on its own.
-ROUNDING = 0.021
-# A block that sleeps is on the CPU only for the milliseconds of reading the counters, but the
-# kernel charges a whole 10 ms tick to whatever runs when its clock ticks: one or two such ticks
-# show in a sleeping block now and then (measured here: 0.02 s in 1 run of 20), so a third is
-# allowed. Still far below the 0.8 core of a busy block.
-IDLE_CORES = (ROUNDING + 0.01) / BLOCK
-# A busy thread gets a whole core when one is free; the counters' 10 ms ticks make the measured
-# value wobble by a few hundredths either way.
-ONE_CORE = (0.8, 1.15)
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
@@ -323,62 +319,6 @@ def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
         result.stdout.decode().replace('\r\n', '\n'),
         result.stderr.decode(),
     )
-
-
-# ---- work in k units at once: the bounds of the K and R claims --------------------------------
-
-# k units on k free cores reach at least this share of a k-fold speedup: releasing them at a
-# barrier and collecting them costs a millisecond of a share's 30, and two hardware threads of a
-# virtual machine share one core's caches (measured here: two threads hashing, 1.82x faster).
-PARALLEL_SHARE = 0.8
-
-
-def cores_slowed_each_other(speedup: float, cores_used: float, k: int) -> bool:
-    """True when k units kept about k cores busy together yet fell short of a k-fold speedup: they
-    did less work per CPU-second than one alone, so the cores slowed each other (two hardware
-    threads of one core, a neighbour on the host), which says nothing about the claim either way.
-    Seen here: 2 processes 1.33x faster on 1.99 cores, the control finding 1.90 cores free; 2
-    shares on 3.13t, 1.33x on 1.59 cores."""
-    return cores_used >= PARALLEL_SHARE * k and speedup < PARALLEL_SHARE * k
-
-
-def runs_in_parallel(speedup: float, cores_used: float, k: int) -> bool | None:
-    """Whether k units of one process ran CPU-bound work in parallel: True at PARALLEL_SHARE of a
-    k-fold speedup; False where together they kept no more than one core busy (they took turns);
-    None in between, where more than one core busy shows they ran at once yet something else kept
-    them short of k-fold (cores that slowed each other, a unit that started or ended apart)."""
-    if speedup >= PARALLEL_SHARE * k:
-        return True
-    if cores_used <= ONE_CORE_AT_MOST:
-        return False
-    return None
-
-
-# Why a trial that runs_in_parallel leaves undecided shows nothing, in the words of a skip.
-PARTLY_AT_ONCE = (
-    'the units kept more than one core busy, so they ran at once, yet fell short of the speedup: '
-    'the cores slowed each other, or a unit ran apart from the others'
-)
-
-
-# Units taking turns at one core take at least this share of the time one after another would:
-# taking turns only adds hand-offs, but a share of a few hundredths of a second varies by a tenth
-# from one run to the next here (a core that has been idle speeds up over its first tenths of a
-# second of work; seen: two to_thread calls under the GIL 1.13x as fast as one alone, twice).
-# Units running in parallel come near k-fold, far past it.
-TAKING_TURNS = 0.8
-# Units that take turns keep at most this many cores busy: a thread waiting for the GIL sleeps,
-# and its CPU clock ticks only for the microseconds of each hand-off.
-ONE_CORE_AT_MOST = 1.1
-# A run cannot be faster than the cores it used: a speedup above this many times those cores
-# means its baseline was slowed by something else, and the run shows nothing.
-CORES_EXPLAIN_SPEEDUP = 1.1
-# Why such a trial shows nothing, in the words of a skip.
-SLOWED_BASELINE = 'a speedup above the cores the run used, which only a slowed baseline gives'
-CORES_SLOWED = (
-    'the units kept the cores busy together yet fell short of the speedup: the cores slowed '
-    'each other'
-)
 
 
 def chart(

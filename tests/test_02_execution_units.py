@@ -23,13 +23,14 @@ from typing import NamedTuple
 
 import psutil
 import pytest
-from claims import WAKE_LATE, finish, run_together
+from claims import counter_at, finish, run_together
 
 from concur import machine, shutdown, spinner, spinner_async
 from concur.protocols import Queue
 from concur.shutdown import Consumed
 from concur.testing import units
 from concur.testing.evidence import Machine, Verdict
+from concur.testing.tolerances import WAKE_LATE
 from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'execution units'
@@ -289,17 +290,9 @@ def test_threads_lose_updates_when_they_read_and_write_a_shared_counter_without_
     total = count_with_threads(
         THREADS, contextlib.nullcontext(), functools.partial(everyone_has_read.wait, JOIN_TIMEOUT)
     )
-    claim.exact(
-        Verdict(
-            total == 1,
-            measured=f'the counter at {total} after {THREADS} increments without a lock',
-            expected='1: each thread read 0 before any wrote, and wrote back 0 + 1',
-            meaning=f'each thread wrote back the 0 it read, so {THREADS - 1} updates should be '
-            'lost',
-            figures={'total': total, 'units': THREADS},
-        ),
-        key='threads losing updates',
-    )
+    why = 'without a lock, each thread read 0 before any wrote, and wrote back 0 + 1'
+    lost = f'each thread wrote back the 0 it read, so {THREADS - 1} updates should be lost'
+    claim.exact(counter_at(total, 1, THREADS, why, lost), key='threads losing updates')
 
 
 # How long a thread holding the lock gives the CPU away between its read and its write.
@@ -310,15 +303,8 @@ def test_threads_lose_no_update_when_a_lock_guards_the_read_and_the_write(claim)
     """A thread holding the lock may give the CPU away between read and write (here it sleeps),
     yet no other thread can read until it has written and released the lock."""
     total = count_with_threads(THREADS, threading.Lock(), functools.partial(time.sleep, YIELD))
-    claim.exact(
-        Verdict(
-            total == THREADS,
-            measured=f'the counter at {total} after {THREADS} increments under a lock, each '
-            f'thread sleeping {1000 * YIELD:g} ms between its read and its write',
-            expected=f'{THREADS}: one thread at a time between read and write',
-            meaning='the lock should let one thread at a time between read and write',
-        )
-    )
+    why = 'under a lock, one thread at a time between read and write, however long it sleeps'
+    claim.exact(counter_at(total, THREADS, THREADS, why, 'the lock let two threads in at once'))
 
 
 async def add_one_async(counter: list[int], await_inside: bool) -> None:
@@ -336,15 +322,8 @@ async def test_coroutines_lose_no_update_when_no_await_is_inside_the_critical_se
     them run as one step, so no other coroutine can come in between. No lock needed."""
     counter = [0]
     await asyncio.gather(*(add_one_async(counter, await_inside=False) for _ in range(COROUTINES)))
-    claim.exact(
-        Verdict(
-            counter[0] == COROUTINES,
-            measured=f'the counter at {counter[0]} after {COROUTINES} increments',
-            expected=f'{COROUTINES}: no await between read and write',
-            meaning='without an await between read and write, no other coroutine can run in '
-            'between',
-        )
-    )
+    why = 'no await between read and write, so no other coroutine runs in between'
+    claim.exact(counter_at(counter[0], COROUTINES, COROUTINES, why, 'a coroutine came in between'))
 
 
 async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_section(claim):
@@ -352,15 +331,10 @@ async def test_coroutines_lose_updates_when_an_await_is_inside_the_critical_sect
     ready coroutine there, and each reads the same old value."""
     counter = [0]
     await asyncio.gather(*(add_one_async(counter, await_inside=True) for _ in range(COROUTINES)))
+    why = 'every coroutine read 0 at its await, before any wrote'
+    lets_in = 'an await inside a read-modify-write lets the other coroutines in'
     claim.exact(
-        Verdict(
-            counter[0] == 1,
-            measured=f'the counter at {counter[0]} after {COROUTINES} increments',
-            expected='1: every coroutine read 0 at its await, before any wrote',
-            meaning='an await inside a read-modify-write lets the other coroutines in',
-            figures={'total': counter[0], 'units': COROUTINES},
-        ),
-        key='coroutines losing updates',
+        counter_at(counter[0], 1, COROUTINES, why, lets_in), key='coroutines losing updates'
     )
 
 

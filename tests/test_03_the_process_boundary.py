@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from claims import finish, run_together
+from claims import counter_at, finish, run_together
 
 from concur import machine
 from concur.testing import units
@@ -166,26 +166,14 @@ def test_processes_lose_updates_to_shared_memory_without_its_lock(claim):
     total = count_with_processes(
         guarded=False, between=functools.partial(everyone_has_read.wait, JOIN_TIMEOUT)
     )
-    claim.exact(
-        Verdict(
-            total == 1,
-            measured=f'the counter at {total} after {PROCESSES} increments without the lock',
-            expected='1: each process read 0 before any wrote, and wrote back 0 + 1',
-            meaning=f'each process wrote back the 0 it read, so {PROCESSES - 1} updates should '
-            'be lost',
-        )
-    )
+    why = 'without the lock, each process read 0 before any wrote, and wrote back 0 + 1'
+    lost = f'each process wrote back the 0 it read, so {PROCESSES - 1} updates should be lost'
+    claim.exact(counter_at(total, 1, PROCESSES, why, lost))
 
 
 def test_processes_lose_no_update_to_shared_memory_when_they_hold_its_lock(claim):
     """The Array's own lock is a semaphore of the operating system, shared like the memory: a
     process holding it may give the CPU away between read and write, yet no other can read."""
     total = count_with_processes(guarded=True, between=functools.partial(time.sleep, YIELD))
-    claim.exact(
-        Verdict(
-            total == PROCESSES,
-            measured=f'the counter at {total} after {PROCESSES} increments under the lock',
-            expected=f'{PROCESSES}: one process at a time between read and write',
-            meaning='the lock should let one process at a time between read and write',
-        )
-    )
+    why = 'under the lock, one process at a time between read and write'
+    claim.exact(counter_at(total, PROCESSES, PROCESSES, why, 'the lock let two processes in'))

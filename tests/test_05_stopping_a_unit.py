@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 import pytest
-from claims import WAKE_LATE, finish, first_then
+from claims import finish, first_then
 
 from concur import machine
 from concur.primes import Number, is_prime
 from concur.testing import units
 from concur.testing.evidence import Machine, Verdict
+from concur.testing.tolerances import WAKE_LATE
 from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'stopping a unit'

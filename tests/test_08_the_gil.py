@@ -25,8 +25,6 @@ from typing import NamedTuple, cast
 
 import pytest
 from claims import (
-    IDLE_CORES,
-    WAKE_LATE,
     Spun,
     frame_figures,
     frames_timeline,
@@ -41,6 +39,7 @@ from concur.primes import is_prime
 from concur.testing.claim import Claim
 from concur.testing.evidence import Machine, Verdict
 from concur.testing.framelog import FrameLog, Written
+from concur.testing.tolerances import EARLY, IDLE_CORES, WAKE_LATE
 from concur.timeouts import JOIN_TIMEOUT
 
 INTERVAL = 0.03  # the spinner's; about ten frames while the calibrated is_prime runs
@@ -247,7 +246,7 @@ def test_thread_spinner_frame_gap_beside_a_busy_thread_is_interval_plus_switch_o
     def verdict(frames: list[Written], reading: Machine) -> Verdict:
         gaps = [b.time - a.time for a, b in zip(frames, frames[1:], strict=False)]
         gap = statistics.median(gaps) if len(gaps) == GAPS else math.inf
-        holds: bool | None = 0.99 * low <= gap <= high
+        holds: bool | None = EARLY * low <= gap <= high
         # Late frames beside another program that ran show nothing: a wake-up may wait for a core.
         if gap > high and reading.others > IDLE_CORES:
             holds = None

@@ -9,13 +9,11 @@ import os
 import threading
 
 import pytest
-from claims import (
-    BLOCK,
-    chart,
-)
+from claims import chart
 
 from concur import clocked
 from concur.testing import units
+from concur.testing.tolerances import BLOCK
 from concur.timeouts import JOIN_TIMEOUT
 
 pytestmark = pytest.mark.selfcheck

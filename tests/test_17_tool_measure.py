@@ -13,20 +13,12 @@ from typing import Final
 
 import psutil
 import pytest
-from claims import (
-    BLOCK,
-    IDLE_CORES,
-    ONE_CORE,
-    ROUNDING,
-    TOOLS,
-    assert_at_most,
-    assert_between,
-    finish,
-)
+from claims import TOOLS, assert_at_most, assert_between, finish
 
 from concur.testing import measure, units
 from concur.testing.evidence import Machine, Verdict, judge
 from concur.testing.measure import Usage
+from concur.testing.tolerances import BLOCK, IDLE_CORES, ONE_CORE, ROUNDING
 from concur.timeouts import JOIN_TIMEOUT
 
 pytestmark = pytest.mark.selfcheck

@@ -5,14 +5,12 @@ finds and sizes it, and the rounds of GIL-releasing work sized for this machine.
 from __future__ import annotations
 
 import pytest
-from claims import (
-    BLOCK,
-    TOOLS,
-)
+from claims import TOOLS
 
 from concur import clocked, gil_release, primes
 from concur.primes import PRIME_FIXTURE, is_prime
 from concur.testing.evidence import Verdict, judge
+from concur.testing.tolerances import BLOCK, CALIBRATED
 
 pytestmark = pytest.mark.selfcheck
 
@@ -88,10 +86,10 @@ def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here(report):
     n, _ = judge(
         trial,
         lambda m, _: Verdict(
-            0.5 <= m[1] / asked <= 2.0,
+            1 / CALIBRATED <= m[1] / asked <= CALIBRATED,
             measured=f'is_prime({m[0]}) took {m[1]:.3f} s',
-            expected=f'{asked / 2:g} to {2 * asked:g} s, '
-            f'within a factor of 2 of the {asked} s asked',
+            expected=f'{asked / CALIBRATED:g} to {CALIBRATED * asked:g} s, '
+            f'within a factor of {CALIBRATED:g} of the {asked} s asked',
             meaning='the calibration should size the work for this machine',
         ),
         report=report,
@@ -116,10 +114,10 @@ def test_calibrated_rounds_take_about_the_time_asked_here(work, report):
     judge(
         trial,
         lambda m, _: Verdict(
-            0.5 <= m[1] / asked <= 2.0,
+            1 / CALIBRATED <= m[1] / asked <= CALIBRATED,
             measured=f'{m[0]} rounds of {work} took {m[1]:.3f} s',
-            expected=f'{asked / 2:g} to {2 * asked:g} s, within a factor of 2 of the {asked} s '
-            'asked',
+            expected=f'{asked / CALIBRATED:g} to {CALIBRATED * asked:g} s, within a factor of '
+            f'{CALIBRATED:g} of the {asked} s asked',
             meaning='the calibration should size the work for this machine',
         ),
         report=report,

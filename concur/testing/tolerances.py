@@ -48,6 +48,10 @@ ONE_CORE = (0.8, 1.15)
 # from the whole core of work that computes.
 HARDLY_ANY = 0.1
 
+# CPU time read by the demos from their own counters: one thread keeps at most one core busy,
+# and the counters' ticks add at most this much.
+TICKS = 0.05
+
 # ---- time --------------------------------------------------------------------------------------
 
 # A wake-up on a quiet machine comes at most this much after the time it asked for, on average:
@@ -55,3 +59,6 @@ HARDLY_ANY = 0.1
 WAKE_LATE = 0.002
 # A timed wait may end a hair early: a spinner's gap is at least this share of its interval.
 EARLY = 0.98
+# Work sized for this machine lands within this factor of the time asked: the calibration times a
+# small piece and scales it, and the machine's speed drifts between the two.
+CALIBRATED = 2.0
