@@ -166,7 +166,7 @@ def run_release(args: argparse.Namespace) -> int:
     k = args.threads
     print(f'{k} shares of work, each {what}: about {args.seconds:g} s here ({machine.build()})')
     # Shares in a row both before and after the threads, the faster kept: a CPU that has been
-    # idle speeds up over its first second or so of work (measured here: 1.00 s, then 0.88 s).
+    # idle speeds up over its first second or so of work.
     before = in_a_row(func, arg, k)
     calls = clocked.in_threads([(func, (own,)) for own in primes.copies(arg, k)])
     sequential, used = min(before, in_a_row(func, arg, k))

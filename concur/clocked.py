@@ -47,8 +47,7 @@ def clocked(func: Callable[..., Any], *args: Any) -> Clocked:
 
 def alone(func: Callable[..., Any], *args: Any) -> Clocked:
     """Run ``func(*args)`` in a thread of its own, clocked: the baseline for calls that run in
-    threads. (Pure Python ran a few percent slower in the main thread than in another thread
-    here, cause unknown: 0.17-0.18 s against 0.18-0.20 s for the same checks.)"""
+    threads, not the main thread, whose speed at pure Python may differ by a few percent."""
     return in_threads([(func, args)])[0]
 
 
@@ -105,9 +104,7 @@ def in_processes(
 
     With ``warm_up`` each unit first makes its call once, unclocked, before the others are
     released: units that were busy together have been spread over the cores by the OS. Units
-    just started, or woken together, may share one core for a few milliseconds (measured here:
-    two children got 1.1 to 1.5 cores in 4 of 8 runs of 30 ms without a warm-up, 1.9 to 2.0
-    in every run with one). Under ``spawn`` and ``forkserver`` the calls' functions and
+    just started, or woken together, may share one core for a few milliseconds. Under ``spawn`` and ``forkserver`` the calls' functions and
     arguments must pickle."""
     barrier = ctx.Barrier(len(calls))
     out = ctx.SimpleQueue()

@@ -187,6 +187,5 @@ def copies(n: int, k: int) -> list[int]:
 
     Each use of an object changes its reference count. With the GIL that costs nothing more when
     threads share the object; on a free-threaded build, threads sharing one object take turns at
-    its count (measured on 3.13t: two threads checking one int object kept 2 cores busy and ran
-    1.1x as fast as one; with an object each, 1.6-2.0x)."""
+    its count, so each thread gets an object of its own."""
     return [int(str(n)) for _ in range(arguments.positive_int('k', k))]  # int() parses anew

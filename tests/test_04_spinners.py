@@ -163,7 +163,7 @@ def test_spinner_frames_reach_the_real_output_before_the_work_ends(
     def work() -> int:
         answer = spinner.slow(WORK)
         # Still before the supervisor stops the spinner. A spawned child may not have started by
-        # the end of the work on a busy machine (seen on 3.13t with one core busy): its output is
+        # the end of the work on a busy machine: its output is
         # read until a frame comes, for as long as a unit is given to start; a frame left in a
         # buffer would not come before the spinner stops, however long this waited.
         deadline = time.perf_counter() + JOIN_TIMEOUT

@@ -361,10 +361,9 @@ def test_a_checker_abandoned_after_its_first_result_stops_its_workers(model, man
         # workers costs (measured with nothing to check): a process's exit and reaping.
         bound = (held + 1) * a.check + a.stopping
         everything = ABANDONED_COUNT * a.check / 2
-        # The check was timed once, and this machine's speed can change by half between two
-        # checks (measured here on 3.13t: 28 and 45 ms for the same work): a close() that took
-        # longer than the bound but is still nearer to it than to finishing everything shows
-        # neither (in a run of 3.13t under -n auto, the pool's 101 ms against 95 ms, of 299).
+        # The check was timed once, and a machine's speed can change by half between two checks:
+        # a close() that took longer than the bound but is still nearer to it than to finishing
+        # everything shows neither.
         halfway = (bound + everything) / 2
         holds: bool | None
         if a.left:

@@ -108,7 +108,7 @@ def cpu_of_ended_child(pid: int) -> float:
 # The start method of the children whose CPU time the tests read: fork, whatever the default. A
 # forkserver's children are the forkserver's, not ours to wait for; a spawned child needs
 # multiprocessing's resource tracker, a process whose start-up goes on after ensure_running()
-# returns and would be counted with the child's time when it is the first (seen: 0.03 s).
+# returns and would be counted with the child's time when it is the first.
 CHILD_OF_OURS: Final = 'fork'
 
 
