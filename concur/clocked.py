@@ -104,8 +104,8 @@ def in_processes(
 
     With ``warm_up`` each unit first makes its call once, unclocked, before the others are
     released: units that were busy together have been spread over the cores by the OS. Units
-    just started, or woken together, may share one core for a few milliseconds. Under ``spawn`` and ``forkserver`` the calls' functions and
-    arguments must pickle."""
+    just started, or woken together, may share one core for a few milliseconds. Under
+    ``spawn`` and ``forkserver`` the calls' functions and arguments must pickle."""
     barrier = ctx.Barrier(len(calls))
     out = ctx.SimpleQueue()
     process = ctx.Process

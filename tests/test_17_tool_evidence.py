@@ -269,8 +269,8 @@ def test_the_control_finds_cores_fewer_free_while_other_processes_spin(report):
     def verdict(readings: tuple[float, float], _: Machine) -> Verdict:
         alone, beside = readings
         # One spinner per core leaves each of the control's processes half a core, so the second
-        # reading is about half the first, whatever the first was. A first reading of under half the cores leaves
-        # too little for the spinners to take: it shows nothing.
+        # reading is about half the first, whatever the first was. A first reading of under half
+        # the cores leaves too little for the spinners to take: it shows nothing.
         return Verdict(
             beside <= BUSY_READS * alone if alone >= cores / 2 else None,
             measured=f'{alone:.2f} cores free, {beside:.2f} beside {cores} spinning processes',
