@@ -150,7 +150,7 @@ def test_each_model_has_a_queue_that_delivers_items_in_the_order_they_were_put(m
     )
 
 
-# ---- V3: a queue shut down (3.13) ends its consumers without a poison pill -------------------
+# ---- a queue shut down (3.13) ends its consumers without a poison pill -------------------
 # Beside the queues, not the prime checkers' 0: shutdown() belongs to the queues of threads and
 # tasks, and the process checkers' multiprocessing queues have none.
 

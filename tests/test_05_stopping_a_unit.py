@@ -191,7 +191,7 @@ def test_a_busy_process_is_ended_from_outside_at_once_by_terminate(start_method,
     claim.judge(first_then((first, exitcode), lambda: stop_a_process(start_method)), verdict)
 
 
-# ---- V4: a pool's busy workers stopped from outside (3.14) --------------------------------------
+# ---- a pool's busy workers stopped from outside (3.14) --------------------------------------
 
 HAS_POOL_TERMINATION = hasattr(concurrent.futures.ProcessPoolExecutor, 'terminate_workers')
 POOL_WORKERS = 2

@@ -147,7 +147,7 @@ def test_asyncio_debug_mode_names_the_coroutine_that_blocks_the_loop(caplog):
     )
 
 
-# ---- V5: naming the blocker from outside (3.14) -------------------------------------------------
+# ---- naming the blocker from outside (3.14) -------------------------------------------------
 
 HAS_ASYNCIO_PS = sys.version_info >= (3, 14)
 
