@@ -2,8 +2,9 @@
 
 - Every test must leave no thread and no child process behind, and tests marked ``cpu`` take
   turns at the cores under pytest-xdist (``concur/testing/guards.py``).
-- ``report.add(Row(...))`` records a verdict, a spinner's timeline or a worker chart; the end of
-  the run shows them, a section per part of the chapter (``concur/testing/plugin.py``).
+- A test states its claim through the ``claim`` fixture (``concur/testing/claim.py``), which
+  records its verdict's row; ``report.add(...)`` records a spinner's timeline or a worker chart;
+  the end of the run shows them, a section per part of the chapter (``concur/testing/plugin.py``).
 - ``calibrated_prime`` is CPU-bound work sized for this machine, timed once per run (per worker).
 """
 
@@ -14,11 +15,11 @@ import multiprocessing
 import pytest
 
 from concur import machine, primes
-from concur.testing import records, workload
+from concur.testing import workload
 
 # The end report (what the tests recorded, in the terminal and in pytest-html's report), the
 # answers to the notes and the reader's predictions that end it, a row there for every test of the
-# chapter that only asserts; the option that judges a reader's own scripts (--concur-scripts=DIR);
+# chapter that only asserts; the claim and report fixtures a test states its claim with; the option that judges a reader's own scripts (--concur-scripts=DIR);
 # the guards every test runs under (no unit left behind, the core locks under pytest-xdist); and
 # pytester, which runs small pytest sessions inside a test: how the suite's own guards are tested.
 pytest_plugins = [
@@ -55,12 +56,6 @@ def default_start_method() -> str:
     apart and leaves out), not how fast it runs once started, and the claims about what a child
     does run under every start method."""
     return multiprocessing.get_start_method()
-
-
-@pytest.fixture
-def report(request: pytest.FixtureRequest) -> records.Recorder:
-    """Where a test records its verdicts, timelines and worker charts for the end report."""
-    return records.Recorder(request.node.user_properties, request.node.nodeid)
 
 
 # How long the CPU-bound work of a test takes: is_prime on a prime sized for this machine.

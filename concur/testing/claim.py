@@ -1,5 +1,5 @@
-"""The ``claim`` fixture: a test states its trial and its verdict; the rest is read from where it
-is already written once.
+"""The ``claim`` fixture, and ``report``, where a test records its rows: a test states its trial
+and its verdict; the rest is read from where it is already written once.
 
 - the claim's sentence is the test's name, the section its module's ``SECTION``, the variant
   its parameters' id (``every_verdict`` words them the same way for tests that only assert);
@@ -85,6 +85,12 @@ class Claim:
         evidence.skip(
             why, report=self.report, section=self.section, claim=self.sentence, variant=self.variant
         )
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Recorder:
+    """Where a test records its verdicts, timelines and worker charts for the end report."""
+    return Recorder(request.node.user_properties, request.node.nodeid)
 
 
 @pytest.fixture
