@@ -19,9 +19,10 @@ from concur.testing import workload
 
 # The end report (what the tests recorded, in the terminal and in pytest-html's report), the
 # answers to the notes and the reader's predictions that end it, a row there for every test of the
-# chapter that only asserts; the claim and report fixtures a test states its claim with; the option that judges a reader's own scripts (--concur-scripts=DIR);
-# the guards every test runs under (no unit left behind, the core locks under pytest-xdist); and
-# pytester, which runs small pytest sessions inside a test: how the suite's own guards are tested.
+# chapter that only asserts; the claim and report fixtures a test states its claim with; the
+# option that judges a reader's own scripts (--concur-scripts=DIR); the guards every test runs
+# under (no unit left behind, the core locks under pytest-xdist); and pytester, which runs small
+# pytest sessions inside a test: how the suite's own guards are tested.
 pytest_plugins = [
     'concur.testing.answers',
     'concur.testing.plugin',
