@@ -33,7 +33,7 @@ SLEEP = 0.05
 SLEEPERS = 10
 
 
-class Sleepers(NamedTuple):
+class SleepingCoroutines(NamedTuple):
     alone: float  # seconds one coroutine took to sleep SLEEP
     together: float  # seconds SLEEPERS coroutines took, started at once
     threads: set[int]  # the threads the coroutines woke up in
@@ -41,7 +41,7 @@ class Sleepers(NamedTuple):
     cores: float  # CPU time over wall time, alone and together
 
 
-async def sleep_alone_then_together() -> Sleepers:
+async def sleep_alone_then_together() -> SleepingCoroutines:
     me = psutil.Process()
     before = me.num_threads()
 
@@ -59,7 +59,7 @@ async def sleep_alone_then_together() -> Sleepers:
     *threads, during = await asyncio.gather(*(sleeper() for _ in range(SLEEPERS)), count_threads())
     elapsed = time.perf_counter() - start
     cores = (time.process_time() - cpu) / elapsed
-    return Sleepers(alone, elapsed - alone, set(threads), (before, during), cores)
+    return SleepingCoroutines(alone, elapsed - alone, set(threads), (before, during), cores)
 
 
 @pytest.mark.cpu(cores=1)
@@ -68,7 +68,7 @@ def test_coroutines_that_await_sleep_finish_together_in_one_thread_using_almost_
     overlap: concurrency, in one thread and with no CPU to spare for it."""
     loop_thread = threading.get_native_id()  # asyncio.run runs its loop in the calling thread
 
-    def verdict(run: Sleepers, machine: Machine) -> Verdict:
+    def verdict(run: SleepingCoroutines, machine: Machine) -> Verdict:
         bound = run.alone + SLEEP / 2
         in_loop = run.threads == {loop_thread}
         return Verdict(

@@ -48,10 +48,6 @@ def run(model: str, start_method: str | None = None) -> Spun:
     )
 
 
-# "A frame every interval" of this file's spinners: slow() only sleeps, so one core will do.
-judge_spinning = functools.partial(judge_frames, interval=INTERVAL)
-
-
 @pytest.fixture(scope='module')
 def spun() -> Callable[[str], Spun]:
     """One run per model, shared by the tests that read it from different angles."""
@@ -69,10 +65,11 @@ def spun() -> Callable[[str], Spun]:
 @pytest.mark.parametrize('model', supervisors.MODELS)
 def test_spinner_shows_a_frame_every_interval_while_slow_works_then_answers_42(model, spun, claim):
     """slow() only sleeps, so whichever unit runs the spinner gets to run every interval."""
-    result = judge_spinning(
+    result = judge_frames(
         claim,
         first_then(spun(model), functools.partial(run, model)),
         title=f'{model} spinner while slow() sleeps',
+        interval=INTERVAL,
     )
     assert result.answer == BOOK_ANSWER, f'expected the answer 42, got {result.answer!r}'
 
@@ -103,10 +100,11 @@ def test_process_spinner_spins_at_full_rate_once_started_under_every_start_metho
     """fork copies the parent; spawn and forkserver start a fresh interpreter that imports concur
     and receives pickled arguments, so their first frame comes later. Once started, the child
     spins on its own, with its own PID, a frame every interval."""
-    result = judge_spinning(
+    result = judge_frames(
         claim,
         functools.partial(run, 'process', start_method),
         title=f'process spinner started by {start_method}',
+        interval=INTERVAL,
         from_first_frame=True,
     )
     assert result.answer == BOOK_ANSWER, f'expected the answer 42, got {result.answer!r}'

@@ -18,15 +18,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import NamedTuple
 
 import pytest
-from claims import Stopwatch, frame_figures, frames_timeline, frames_verdict
+from claims import Spun, frame_figures, frames_timeline, frames_verdict, spin
 
 from concur import machine, spinner, spinner_async
 from concur.testing import units
 from concur.testing.evidence import Verdict
-from concur.testing.framelog import FrameLog, Written
+from concur.testing.framelog import FrameLog
 from concur.testing.records import Timeline
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
 
@@ -45,24 +44,12 @@ async def awaiting_slow() -> int:
     return await spinner_async.slow(WORK)
 
 
-class Run(NamedTuple):
-    answer: int
-    span: Stopwatch
-    frames: list[Written]
+def spin_coroutine_around(work: Callable[[], Awaitable[int]]) -> Spun:
+    """Run the coroutine supervisor around ``work``, its frames in a FrameLog."""
+    return spin('async', spinner.slow, work, interval=INTERVAL)
 
 
-def spin_around(work: Callable[[], Awaitable[int]]) -> Run:
-    """Run the coroutine supervisor around ``work`` with its frames in a FrameLog."""
-    log, span = FrameLog(), Stopwatch()
-    answer = asyncio.run(
-        spinner_async.supervisor(
-            functools.partial(span.run_async, work), interval=INTERVAL, out=log
-        )
-    )
-    return Run(answer, span, log.frames())
-
-
-def timeline(title: str, run: Run) -> Timeline:
+def timeline(title: str, run: Spun) -> Timeline:
     return frames_timeline(
         SECTION,
         title,
@@ -78,7 +65,7 @@ def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(cla
     """time.sleep() holds the only thread, so the loop never runs the spinner task; by the time
     it could, the supervisor has cancelled it, and a task cancelled before its first step never
     runs. No frame at all, however fast or busy the machine."""
-    run = spin_around(blocking_slow)
+    run = spin_coroutine_around(blocking_slow)
     assert run.answer == spinner.ANSWER, f'expected the answer 42, got {run.answer!r}'
     claim.exact(
         Verdict(
@@ -97,7 +84,7 @@ def test_coroutine_spinner_prints_nothing_while_a_coroutine_calls_time_sleep(cla
 def test_coroutine_spinner_spins_when_the_coroutine_awaits_asyncio_sleep(claim):
     """await asyncio.sleep() hands the loop back, so the spinner task runs every interval."""
     run = claim.judge(
-        functools.partial(spin_around, awaiting_slow),
+        functools.partial(spin_coroutine_around, awaiting_slow),
         lambda r, _: frames_verdict(r.frames, r.span.start, r.span.end, INTERVAL),
         pictures=lambda r: [timeline('a coroutine awaits asyncio.sleep()', r)],
     )

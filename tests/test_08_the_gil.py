@@ -446,14 +446,14 @@ def wall_of_threads(k: int, target: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-class Sleepers(NamedTuple):
+class SleepingThreads(NamedTuple):
     alone: float  # one thread sleeping SLEEP
     together: float  # SLEEPERS threads sleeping SLEEP each
     starting: float  # SLEEPERS threads that do nothing: the cost of starting and joining them
 
 
-def sleep_in_threads() -> Sleepers:
-    return Sleepers(
+def sleep_in_threads() -> SleepingThreads:
+    return SleepingThreads(
         wall_of_threads(1, partial(time.sleep, SLEEP)),
         wall_of_threads(SLEEPERS, partial(time.sleep, SLEEP)),
         wall_of_threads(SLEEPERS, lambda: None),
@@ -465,7 +465,7 @@ def test_threads_that_sleep_finish_together_because_sleeping_releases_the_gil(cl
     """time.sleep, like a read from a socket, lets go of the GIL while it waits, so k waits overlap:
     threads suit I/O-bound work."""
 
-    def verdict(s: Sleepers, _: Machine) -> Verdict:
+    def verdict(s: SleepingThreads, _: Machine) -> Verdict:
         # Overlapping sleeps end when one alone does, plus the cost of starting the others
         # (measured with threads that do nothing) and a wake-up for each, one after another,
         # as each needs the GIL to finish.

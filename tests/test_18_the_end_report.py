@@ -34,7 +34,7 @@ def question(number: int, frames: tuple[float, ...], end: float = 0.3) -> Timeli
     return Timeline(GIL, f'question {number}: a spinner', end, 0.03, frames, 'a frame every 30 ms')
 
 
-def chart(*spans: tuple[str, float, float]) -> WorkerChart:
+def made_up_chart(*spans: tuple[str, float, float]) -> WorkerChart:
     found = tuple(Span(worker, 7, start, end) for worker, start, end in spans)
     return WorkerChart('prime checkers', f'{len(spans)} numbers', found)
 
@@ -43,7 +43,7 @@ def made_up() -> list[Record]:
     """One record of each kind, statuses of each kind, sections out of the chapter's order."""
     return [
         row('prime checkers', 'failed', LONG),
-        chart(('process 1', 0.0, 0.2), ('process 2', 0.0, 0.2)),
+        made_up_chart(('process 1', 0.0, 0.2), ('process 2', 0.0, 0.2)),
         row('spinners', 'skipped'),
         question(3, ()),
         question(1, (0.0, 0.03, 0.06)),
@@ -146,9 +146,11 @@ def test_a_worker_chart_shows_parallel_spans_overlapping_and_serial_spans_apart(
     """Processes checking at the same time fill the same columns on their two lines; threads
     taking turns fill none in common, even where one number ends as the next begins."""
     parallel = pictures.worker_bars(
-        chart(('a', 0.0, 0.5), ('b', 0.0, 0.5)), 1.0, 40, pictures.ASCII
+        made_up_chart(('a', 0.0, 0.5), ('b', 0.0, 0.5)), 1.0, 40, pictures.ASCII
     )
-    serial = pictures.worker_bars(chart(('a', 0.0, 0.5), ('b', 0.5, 1.0)), 1.0, 40, pictures.ASCII)
+    serial = pictures.worker_bars(
+        made_up_chart(('a', 0.0, 0.5), ('b', 0.5, 1.0)), 1.0, 40, pictures.ASCII
+    )
     assert filled(parallel['a']) == filled(parallel['b']) == set(range(20)), parallel
     assert not filled(serial['a']) & filled(serial['b']), serial
     assert filled(serial['a']) | filled(serial['b']) == set(range(40)), serial
@@ -157,7 +159,9 @@ def test_a_worker_chart_shows_parallel_spans_overlapping_and_serial_spans_apart(
 def test_a_worker_chart_marks_where_one_number_ends_and_the_next_begins():
     """A worker's numbers are filled in turn with two glyphs, so that two numbers in a row do not
     read as one long one."""
-    bars = pictures.worker_bars(chart(('a', 0.0, 0.5), ('a', 0.5, 1.0)), 1.0, 10, pictures.ASCII)
+    bars = pictures.worker_bars(
+        made_up_chart(('a', 0.0, 0.5), ('a', 0.5, 1.0)), 1.0, 10, pictures.ASCII
+    )
     assert bars == {'a': '#####====='}
 
 
@@ -185,7 +189,7 @@ def test_the_html_report_is_well_formed_self_contained_and_has_an_svg_per_pictur
 def test_a_worker_name_cut_in_a_chart_is_shown_whole_on_hover():
     """A name is cut to its distinguishing end to fit; the SVG keeps it whole in a tooltip."""
     whole = 'MainProcess/prime-worker-0'
-    drawn = pictures.chart_svg(chart((whole, 0.0, 0.2), ('short', 0.0, 0.2)), 1.0)
+    drawn = pictures.chart_svg(made_up_chart((whole, 0.0, 0.2), ('short', 0.0, 0.2)), 1.0)
     names = {t.text: t.findtext('title') for t in drawn.iter('text') if 'worker' in (t.text or '')}
     assert names == {pictures.label(whole, pictures.UNICODE): whole}, names
 
