@@ -69,6 +69,7 @@ class Together:
     baseline: str  # what the baseline was, in words
     control: Together | None = None  # the same work in units that can run in parallel
     results: tuple[PrimeResult, ...] = ()  # each check, where the units checked numbers
+    calls: tuple[Clocked, ...] = ()  # each unit's share, where the units ran clocked calls
 
     @property
     def speedup(self) -> float:
@@ -104,6 +105,7 @@ def from_calls(
         clocked.cores(calls),
         clocked.overlapped(calls),
         baseline,
+        calls=tuple(calls),
     )
 
 
@@ -217,6 +219,30 @@ def verdict(expect: str, meaning: str = '') -> Callable[[Together, Machine], Ver
     return judged
 
 
+def with_control(expect: str, meaning: str = '') -> Callable[[Together, Machine], Verdict]:
+    """The verdict on a trial whose control is a claim too: the control's units run in parallel,
+    the trial's as ``expect``. Both must hold; either showing nothing shows nothing."""
+
+    def judged(run: Together, _: Machine) -> Verdict:
+        control = run.control
+        if control is None:
+            raise ValueError(f'{run.name}: a trial judged with its control needs one')
+        said = [holds(run, expect), holds(control, PARALLEL)]
+        agrees = [agree for agree, _ in said]
+        return Verdict(
+            False if False in agrees else None if None in agrees else True,
+            measured=f'{run.words()}; {control.words()}',
+            expected=f'{run.name} {expected_words(run, expect)}; {control.name} '
+            f'{expected_words(control, PARALLEL)}',
+            compared_with=f'{run.name}: {run.baseline}; {control.name}: {control.baseline}',
+            meaning=meaning or f'{MEANINGS[PARALLEL]}; {MEANINGS[expect]}',
+            unclear='; '.join(why for _, why in said if why),
+            figures={'speedup': run.speedup, 'units': run.units, 'cores': run.cores},
+        )
+
+    return judged
+
+
 # ---- the table of models -------------------------------------------------------------------
 
 
@@ -281,13 +307,16 @@ def trial(model: Model, numbers: list[int], k: int, control: Model | None = None
     first = span(check(model, numbers, 1)[0])
     results, cores = check(model, numbers, k)
     one = min(first, span(check(model, numbers, 1)[0]))
-    run = from_results(
-        model.name,
-        results,
-        one,
-        cores,
-        handed_out=model.expect() == PARALLEL,
-        baseline=f'one of them alone {one:.3f} s, the faster of one before and one after',
+    run = _asked(
+        k,
+        from_results(
+            model.name,
+            results,
+            one,
+            cores,
+            handed_out=model.expect() == PARALLEL,
+            baseline=f'one of them alone {one:.3f} s, the faster of one before and one after',
+        ),
     )
     wrong = _misreported(results, numbers)
     if wrong:
@@ -297,17 +326,30 @@ def trial(model: Model, numbers: list[int], k: int, control: Model | None = None
     return run
 
 
+def _asked(k: int, run: Together) -> Together:
+    """A trial of k units asked for: fewer that did any work were not all under way at once."""
+    return replace(run, units=k, at_once=run.at_once and run.units == k)
+
+
 def _misreported(results: Sequence[PrimeResult], numbers: list[int]) -> str:
     seen = sorted(r.n for r in results)
     return '' if seen == sorted(numbers) else f'asked for {sorted(numbers)}, got {seen}'
 
 
 def charts(section: str) -> Callable[[Together], list[WorkerChart]]:
-    """The pictures of a trial for the end report: which unit checked which number, and when."""
+    """The pictures of a trial, and of its control, for the end report: which unit did which
+    share of the work, and when."""
 
     def drawn(run: Together) -> list[WorkerChart]:
-        if not run.results:
-            return []
+        return [
+            chart for one in (run, run.control) if one is not None for chart in _chart(section, one)
+        ]
+
+    return drawn
+
+
+def _chart(section: str, run: Together) -> list[WorkerChart]:
+    if run.results:
         began = min(r.started for r in run.results)
         spans = tuple(
             Span(r.worker, r.n, r.started - began, r.started - began + r.elapsed)
@@ -315,5 +357,12 @@ def charts(section: str) -> Callable[[Together], list[WorkerChart]]:
         )
         title = f'{run.units} {run.name} checking {len(run.results)} numbers ({machine.build()})'
         return [WorkerChart(section, title, spans)]
-
-    return drawn
+    if run.calls:
+        began = min(c.start for c in run.calls)
+        spans = tuple(
+            Span(f'unit {i + 1}', i + 1, c.start - began, c.end - began)
+            for i, c in enumerate(run.calls)
+        )
+        title = f'{run.units} {run.name}, a share each ({machine.build()})'
+        return [WorkerChart(section, title, spans, item='share')]
+    return []
