@@ -117,19 +117,30 @@ def from_results(
     *,
     handed_out: bool,
     baseline: str,
+    asked: int = 0,
 ) -> Together:
     """A trial of a checker's ``results``, each timed by its worker, against ``sequential``
-    seconds of the same checks in one worker: starting and stopping the workers left out."""
+    seconds of the same checks in one worker: starting and stopping the workers left out.
+    ``asked``: the workers asked for, if more than did any work: those were not all under way at
+    once, whatever the others did."""
     spans = [
         (min(r.started for r in mine), max(r.started + r.elapsed for r in mine))
         for mine in _by_worker(results).values()
     ]
     starts = [start for start, _ in spans]
-    at_once = max(starts) < min(end for _, end in spans)
+    at_once = len(spans) >= asked and max(starts) < min(end for _, end in spans)
     late = max(starts) - min(starts) if at_once and handed_out else 0.0
     whole = max(end for _, end in spans) - min(starts)
     return Together(
-        name, len(spans), sequential, whole, late, cores, at_once, baseline, results=tuple(results)
+        name,
+        max(asked, len(spans)),
+        sequential,
+        whole,
+        late,
+        cores,
+        at_once,
+        baseline,
+        results=tuple(results),
     )
 
 
@@ -236,7 +247,7 @@ def with_control(expect: str, meaning: str = '') -> Callable[[Together, Machine]
             f'{expected_words(control, PARALLEL)}',
             compared_with=f'{run.name}: {run.baseline}; {control.name}: {control.baseline}',
             meaning=meaning or f'{MEANINGS[PARALLEL]}; {MEANINGS[expect]}',
-            unclear='; '.join(why for _, why in said if why),
+            unclear='; '.join(dict.fromkeys(why for _, why in said if why)),
             figures={'speedup': run.speedup, 'units': run.units, 'cores': run.cores},
         )
 
@@ -307,16 +318,14 @@ def trial(model: Model, numbers: list[int], k: int, control: Model | None = None
     first = span(check(model, numbers, 1)[0])
     results, cores = check(model, numbers, k)
     one = min(first, span(check(model, numbers, 1)[0]))
-    run = _asked(
-        k,
-        from_results(
-            model.name,
-            results,
-            one,
-            cores,
-            handed_out=model.expect() == PARALLEL,
-            baseline=f'one of them alone {one:.3f} s, the faster of one before and one after',
-        ),
+    run = from_results(
+        model.name,
+        results,
+        one,
+        cores,
+        handed_out=model.expect() == PARALLEL,
+        baseline=f'one of them alone {one:.3f} s, the faster of one before and one after',
+        asked=k,
     )
     wrong = _misreported(results, numbers)
     if wrong:
@@ -324,11 +333,6 @@ def trial(model: Model, numbers: list[int], k: int, control: Model | None = None
     if control is not None:
         return replace(run, control=trial(control, numbers, k))
     return run
-
-
-def _asked(k: int, run: Together) -> Together:
-    """A trial of k units asked for: fewer that did any work were not all under way at once."""
-    return replace(run, units=k, at_once=run.at_once and run.units == k)
 
 
 def _misreported(results: Sequence[PrimeResult], numbers: list[int]) -> str:
