@@ -350,25 +350,6 @@ def cores_slowed_each_other(speedup: float, cores_used: float, k: int) -> bool:
     return cores_used >= PARALLEL_SHARE * k and speedup < PARALLEL_SHARE * k
 
 
-def runs_in_parallel(speedup: float, cores_used: float, k: int) -> bool | None:
-    """Whether k units of one process ran CPU-bound work in parallel: True at PARALLEL_SHARE of a
-    k-fold speedup; False where together they kept no more than one core busy (they took turns);
-    None in between, where more than one core busy shows they ran at once yet something else kept
-    them short of k-fold (cores that slowed each other, a unit that started or ended apart)."""
-    if speedup >= PARALLEL_SHARE * k:
-        return True
-    if cores_used <= ONE_CORE_AT_MOST:
-        return False
-    return None
-
-
-# Why a trial that runs_in_parallel leaves undecided shows nothing, in the words of a skip.
-PARTLY_AT_ONCE = (
-    'the units kept more than one core busy, so they ran at once, yet fell short of the speedup: '
-    'the cores slowed each other, or a unit ran apart from the others'
-)
-
-
 # Units taking turns at one core take at least this share of the time one after another would:
 # taking turns only adds hand-offs, but a share of a few hundredths of a second varies by a tenth
 # from one run to the next here (a core that has been idle speeds up over its first tenths of a

@@ -207,7 +207,9 @@ def in_this_process(model: parallel.Model, numbers: list[int], k: int) -> tuple[
 def none_in_children(expect: str) -> Callable[[tuple[Together, float], Machine], Verdict]:
     """The trial's verdict, where units that ran in child processes contradict it."""
     judged = parallel.verdict(
-        expect, meaning='each interpreter has its own GIL, so they run Python code at once'
+        expect,
+        meaning='each interpreter has its own GIL, so they run Python code at once, in one '
+        'process: units in child processes are processes, not interpreters',
     )
 
     def verdict(trial: tuple[Together, float], machine_: Machine) -> Verdict:
