@@ -67,9 +67,15 @@ def check_prime(n: int) -> PrimeResult:
 
 def worker_name() -> str:
     """The execution unit running this code: its process's name, and its thread's unless it is
-    the process's main thread (a worker process, or the sequential checker's own thread)."""
+    the process's main thread (a worker process, or the sequential checker's own thread). A
+    thread that this interpreter's threading did not start (one running a subinterpreter) gets a
+    new dummy name at each call there: its native id names it instead."""
     process, thread = multiprocessing.current_process().name, threading.current_thread()
-    return process if thread is threading.main_thread() else f'{process}/{thread.name}'
+    if thread is threading.main_thread():
+        return process
+    if isinstance(thread, threading._DummyThread):
+        return f'{process}/thread-{threading.get_native_id()}'
+    return f'{process}/{thread.name}'
 
 
 def largest_first(numbers: Iterable[int]) -> list[int]:

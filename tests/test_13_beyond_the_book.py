@@ -12,25 +12,18 @@ from __future__ import annotations
 
 import sys
 import sysconfig
-from typing import NamedTuple
+from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
-from claims import (
-    ONE_CORE_AT_MOST,
-    PARALLEL_SHARE,
-    PARTLY_AT_ONCE,
-    checks_span,
-    needs_cores,
-    runs_in_parallel,
-    worker_chart,
-)
+from claims import needs_cores
 
-from concur import gil_switch, loops, machine, subinterpreters
-from concur.checkers import PrimeResult
-from concur.primes import Number
-from concur.testing import measure, units
-from concur.testing.evidence import Machine, Verdict, exact, judge
-from concur.testing.workload import hard_numbers, ns
+from concur import gil_switch, machine, subinterpreters
+from concur.testing import measure, parallel, units
+from concur.testing.evidence import Machine, Verdict, exact
+from concur.testing.parallel import Together
+from concur.testing.tolerances import HARDLY_ANY
+from concur.testing.workload import ns
 from concur.timeouts import JOIN_TIMEOUT
 
 SECTION = 'beyond the book'
@@ -78,19 +71,10 @@ def test_this_run_reports_the_build_it_runs_on(pytestconfig):
     ), header
 
 
-# ---- V1: one build, the GIL switched on and off ------------------------------------------------
+# ---- one build, the GIL switched on and off ---------------------------------------------------
 
-SECTION = 'beyond the book'
-WORK_SECONDS = 0.2  # one thread checks the numbers in about this long: tenths of a second
-COUNT = 8  # numbers to check, half primes: 2 and 4 threads get equal shares
-# At most this many times one thread's speed, for units that take turns (at least 0.9 of its
-# time: handing the GIL over only adds time, and a run wobbles by a few percent).
-TURNS_AT_MOST = 1 / 0.9
-
-
-@pytest.fixture(scope='module')
-def work() -> tuple[Number, ...]:
-    return hard_numbers(WORK_SECONDS, COUNT)
+K = machine.usable_cores()
+THREADS = parallel.MODELS['threads']
 
 
 def needs_free_threaded_build() -> None:
@@ -101,147 +85,76 @@ def needs_free_threaded_build() -> None:
         )
 
 
-def takes_turns(speedup: float, cores: float) -> bool:
-    """Units that take turns: no faster than one, on one core."""
-    return speedup <= TURNS_AT_MOST and cores <= ONE_CORE_AT_MOST
-
-
-def gil_words(gil: bool) -> str:
-    return 'with the GIL' if gil else 'without the GIL'
+def switched(numbers: list[int], k: int) -> Together:
+    """The same k threads in two children of this build, the GIL switched off, then on: the
+    child with the GIL is the trial, the one without it its control."""
+    runs = {}
+    for gil in (False, True):
+        raced = gil_switch.race(gil, numbers, k)
+        assert raced.gil is gil, (
+            f'expected the child started with {raced.switch} to run with the GIL '
+            f'{"on" if gil else "off"}, it said {"on" if raced.gil else "off"}: the switch decides'
+        )
+        runs[gil] = parallel.from_results(
+            f'threads in a child started with {raced.switch}',
+            raced.results,
+            raced.one,
+            raced.cores,
+            handed_out=not gil,
+            baseline=f'one thread in the same child {raced.one:.3f} s, the faster of one before '
+            'and one after',
+            asked=k,
+        )
+    return replace(runs[True], control=runs[False])
 
 
 @pytest.mark.cpu
+@pytest.mark.parametrize(
+    'model', [pytest.param(THREADS, id=f'{K} threads, -X gil=1 against -X gil=0')]
+)
 def test_the_same_threads_take_turns_with_the_gil_switched_on_and_run_in_parallel_with_it_off(
-    work, report
+    model, work, claim
 ):
     """On a free-threaded build, -X gil=1 puts the GIL back: the one switch decides whether the
     same threads run Python code in parallel or one at a time, the chapter's claim as an
     experiment. Each half is the other's control: the GIL-off half shows the cores were free."""
     needs_free_threaded_build()
     needs_cores(2)
-    k = machine.usable_cores()
-    least = PARALLEL_SHARE * k
-
-    def trial() -> dict[bool, gil_switch.Raced]:
-        return {gil: gil_switch.race(gil, ns(work), k) for gil in (False, True)}
-
-    def verdict(raced: dict[bool, gil_switch.Raced], _: Machine) -> Verdict:
-        off, on = raced[False], raced[True]
-        parallel = runs_in_parallel(off.speedup, off.cores, k)
-        switched = not off.gil and on.gil and takes_turns(on.speedup, on.cores)
-        # Undecided where the GIL-off half cannot show what the cores were free for.
-        holds = parallel if switched else False
-        return Verdict(
-            holds,
-            measured=', '.join(
-                f'{r.switch}: GIL {"on" if r.gil else "off"}, {r.speedup:.2f}x one thread on '
-                f'{r.cores:.2f} cores'
-                for r in (off, on)
-            ),
-            expected=f'-X gil=0: at least {least:.2f}x ({PARALLEL_SHARE} x {k} cores); '
-            f'-X gil=1: at most {TURNS_AT_MOST:.2f}x on at most {ONE_CORE_AT_MOST} cores',
-            compared_with=f'one thread in the same child: {off.one:.2f} s without the GIL, '
-            f'{on.one:.2f} s with it, the faster of two around the {k} threads',
+    claim.judge(
+        lambda: switched(ns(work), K),
+        parallel.with_control(
+            model.with_gil,
             meaning='the GIL alone decides whether threads run Python code at once: without it '
             'they use every core, with it they take turns on one',
-            unclear=PARTLY_AT_ONCE,
-        )
-
-    judge(
-        trial,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='one free-threaded build: threads take turns with the GIL on, run in parallel '
-        'with it off',
-        variant=f'{k} threads, {machine.build()}',
-        cores=k,
-        pictures=lambda raced: [
-            worker_chart(
-                SECTION,
-                f'{k} threads checking {COUNT} numbers, {r.switch} ({gil_words(r.gil)})',
-                r.results,
-                min(result.started for result in r.results),
-            )
-            for r in raced.values()
-        ],
+        ),
+        pictures=parallel.charts(SECTION),
     )
 
 
-# ---- V2: an event loop per thread ----------------------------------------------------------------
-
-
-class Served(NamedTuple):
-    one: float  # seconds one loop's checks took, the faster of two around the k
-    seconds: float  # seconds the k loops' checks took, from the first start to the last end
-    cores: float  # cores the k loops used, starting their threads and loops included
-    results: list[PrimeResult]
-
-
-def serve_in_loops(numbers: list[int], k: int) -> Served:
-    """k loops against one, timed from the first check to the last: starting a thread and its
-    loop is left out."""
-    first = checks_span(loops.loops(numbers, 1))
-    with measure.Usage() as usage:
-        results = loops.loops(numbers, k)
-    again = checks_span(loops.loops(numbers, 1))
-    return Served(min(first, again), checks_span(results), usage.cores, results)
+# ---- an event loop per thread --------------------------------------------------------------------
 
 
 @pytest.mark.cpu
-def test_threads_each_running_an_event_loop_run_cpu_heavy_handlers_as_threads_do(work, report):
+@pytest.mark.parametrize('model', parallel.models('event loops in threads'))
+def test_threads_each_running_an_event_loop_run_cpu_heavy_handlers_as_threads_do(
+    model, work, claim
+):
     """A loop runs one handler at a time, so CPU-heavy handlers need loops in several threads to
     use several cores: they run in parallel where threads do (a free-threaded build without the
     GIL), and take turns under the GIL."""
     needs_cores(2)
-    k = machine.usable_cores()
-    gil = machine.gil_enabled()
-    least = PARALLEL_SHARE * k
-
-    def verdict(served: Served, _: Machine) -> Verdict:
-        speedup = served.one / served.seconds
-        everyone = len({r.worker for r in served.results}) == k
-        holds: bool | None
-        if gil:
-            holds = takes_turns(speedup, served.cores)
-            expected = f'at most {TURNS_AT_MOST:.2f}x on at most {ONE_CORE_AT_MOST} cores'
-        else:
-            holds = runs_in_parallel(speedup, served.cores, k)
-            expected = f'at least {least:.2f}x ({PARALLEL_SHARE} x {k} cores)'
-        return Verdict(
-            holds if everyone else False,
-            measured=f'{speedup:.2f}x one loop on {served.cores:.2f} cores, '
-            f'{len({r.worker for r in served.results})} of {k} loops checking',
-            expected=f'{expected} ({machine.build()}), every loop taking a share',
-            compared_with=f'one loop in one thread: {served.one:.2f} s, the faster of two '
-            f'around the {k}; starting the threads and loops left out',
-            meaning='loops in threads are as parallel as the threads: '
-            + ('they take turns under the GIL' if gil else 'without the GIL they run at once'),
-            unclear=PARTLY_AT_ONCE,
-        )
-
-    judge(
-        lambda: serve_in_loops(ns(work), k),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='an event loop per thread: '
-        + ('loops take turns under the GIL' if gil else 'loops run in parallel'),
-        variant=f'{k} loops, {machine.build()}',
-        cores=k,
-        pass_needs_quiet=gil,
-        pictures=lambda served: [
-            worker_chart(
-                SECTION,
-                f'{k} threads, an event loop each, checking {COUNT} numbers ({machine.build()})',
-                served.results,
-                min(result.started for result in served.results),
-            )
-        ],
+    claim.judge(
+        lambda: parallel.trial(model, ns(work), K),
+        parallel.verdict(
+            model.expect(),
+            meaning='loops in threads are as parallel as the threads: under the GIL they take '
+            'turns, without it they run at once',
+        ),
+        pictures=parallel.charts(SECTION),
     )
 
 
-# ---- V6: subinterpreters -------------------------------------------------------------------------
+# ---- subinterpreters ----------------------------------------------------------------------------
 
 
 def needs_subinterpreters() -> None:
@@ -284,71 +197,47 @@ def test_an_object_reaches_a_subinterpreter_as_a_copy_by_call_and_by_queue(repor
     )
 
 
-class Interpreted(NamedTuple):
-    one: float  # seconds one interpreter's checks took, the faster of two around the k
-    seconds: float  # seconds the k interpreters' checks took, from the first start to the last end
-    cores: float  # cores this process used while the k interpreters were made, ran and closed
-    children: float  # CPU seconds of child processes meanwhile: none expected
-    results: list[PrimeResult]
-
-
-def run_interpreters(numbers: list[int], k: int) -> Interpreted:
-    """k interpreters against one, timed from the first check to the last: making an interpreter
-    imports the checker's modules into it, which takes longer than the checks here."""
-
-    def one() -> float:
-        done = subinterpreters.check_in_interpreters(numbers, 1)
-        return checks_span([result for share in done.values() for result in share])
-
-    first = one()
+def in_this_process(model: parallel.Model, numbers: list[int], k: int) -> tuple[Together, float]:
+    """A trial of ``model``, and the cores its child processes used meanwhile."""
     with measure.Usage() as usage:
-        done = subinterpreters.check_in_interpreters(numbers, k)
-    results = [result for share in done.values() for result in share]
-    return Interpreted(
-        min(first, one()), checks_span(results), usage.cores, usage.children_cpu, results
+        run = parallel.trial(model, numbers, k)
+    return run, usage.children_cpu / usage.wall
+
+
+def none_in_children(expect: str) -> Callable[[tuple[Together, float], Machine], Verdict]:
+    """The trial's verdict, where units that ran in child processes contradict it."""
+    judged = parallel.verdict(
+        expect,
+        meaning='each interpreter has its own GIL, so they run Python code at once, in one '
+        'process: units in child processes are processes, not interpreters',
     )
+
+    def verdict(trial: tuple[Together, float], machine_: Machine) -> Verdict:
+        run, children = trial
+        said = judged(run, machine_)
+        return replace(
+            said,
+            holds=said.holds if children <= HARDLY_ANY else False,
+            measured=f'{said.measured}; child processes on {children:.2f} cores',
+            expected=f'{said.expected}; in this process, its children on at most {HARDLY_ANY} '
+            'cores',
+        )
+
+    return verdict
 
 
 @pytest.mark.cpu
+@pytest.mark.parametrize('model', parallel.models('subinterpreters'))
 def test_subinterpreters_each_with_its_own_gil_run_python_code_in_parallel_in_one_process(
-    work, report
+    model, work, claim
 ):
     """Since 3.12 each interpreter has its own GIL (PEP 684), and 3.14 lets Python code create
     them: k interpreters, each called from a thread, run k times as fast as one, in one process."""
-    needs_subinterpreters()
+    if model.needs:
+        claim.skip(f'{model.needs}; this is {machine.describe()}')
     needs_cores(2)
-    k = machine.usable_cores()
-    least = PARALLEL_SHARE * k
-
-    def verdict(run: Interpreted, _: Machine) -> Verdict:
-        speedup = run.one / run.seconds
-        parallel = runs_in_parallel(speedup, run.cores, k)
-        in_this_process = run.children <= 0.05 * run.seconds
-        return Verdict(
-            parallel if in_this_process else False,
-            measured=f'{speedup:.2f}x one interpreter, this process on {run.cores:.2f} cores, '
-            f'its children {run.children:.2f} CPU seconds',
-            expected=f'at least {least:.2f}x ({PARALLEL_SHARE} x {k} cores), in this process',
-            compared_with=f'one interpreter: {run.one:.2f} s, the faster of two around the {k}; '
-            'making the interpreters left out',
-            meaning='each interpreter has its own GIL, so they run Python code at once',
-            unclear=PARTLY_AT_ONCE,
-        )
-
-    judge(
-        lambda: run_interpreters(ns(work), k),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='subinterpreters run Python code in parallel in one process',
-        variant=f'{k} interpreters',
-        cores=k,
-        pictures=lambda run: [
-            worker_chart(
-                SECTION,
-                f'{k} subinterpreters checking {COUNT} numbers',
-                run.results,
-                min(result.started for result in run.results),
-            )
-        ],
+    claim.judge(
+        lambda: in_this_process(model, ns(work), K),
+        none_in_children(model.expect()),
+        pictures=lambda trial: parallel.charts(SECTION)(trial[0]),
     )

@@ -71,6 +71,7 @@ class Together:
     baseline: str  # what the baseline was, in words
     control: Together | None = None  # the same work in units that can run in parallel
     results: tuple[PrimeResult, ...] = ()  # each check, where the units checked numbers
+    calls: tuple[Clocked, ...] = ()  # each unit's share, where the units ran clocked calls
     asked: int = 0  # the units asked for, where some may have taken no share
 
     @property
@@ -108,6 +109,7 @@ def from_calls(
         clocked.cores(calls),
         clocked.overlapped(calls),
         baseline,
+        calls=tuple(calls),
     )
 
 
@@ -119,9 +121,11 @@ def from_results(
     *,
     handed_out: bool,
     baseline: str,
+    asked: int = 0,
 ) -> Together:
     """A trial of a checker's ``results``, each timed by its worker, against ``sequential``
-    seconds of the same checks in one worker: starting and stopping the workers left out."""
+    seconds of the same checks in one worker: starting and stopping the workers left out.
+    ``asked``: the workers asked for, where some may have checked nothing."""
     spans = [
         (min(r.started for r in mine), max(r.started + r.elapsed for r in mine))
         for mine in _by_worker(results).values()
@@ -131,7 +135,16 @@ def from_results(
     late = max(starts) - min(starts) if at_once and handed_out else 0.0
     whole = max(end for _, end in spans) - min(starts)
     return Together(
-        name, len(spans), sequential, whole, late, cores, at_once, baseline, results=tuple(results)
+        name,
+        len(spans),
+        sequential,
+        whole,
+        late,
+        cores,
+        at_once,
+        baseline,
+        results=tuple(results),
+        asked=asked,
     )
 
 
@@ -222,6 +235,30 @@ def verdict(expect: str, meaning: str = '') -> Callable[[Together, Machine], Ver
     return judged
 
 
+def with_control(expect: str, meaning: str = '') -> Callable[[Together, Machine], Verdict]:
+    """The verdict on a trial whose control is a claim too: the control's units run in parallel,
+    the trial's as ``expect``. Both must hold; either showing nothing shows nothing."""
+
+    def judged(run: Together, _: Machine) -> Verdict:
+        control = run.control
+        if control is None:
+            raise ValueError(f'{run.name}: a trial judged with its control needs one')
+        said = [holds(run, expect), holds(control, PARALLEL)]
+        agrees = [agree for agree, _ in said]
+        return Verdict(
+            False if False in agrees else None if None in agrees else True,
+            measured=f'{run.words()}; {control.words()}',
+            expected=f'{run.name} {expected_words(run, expect)}; {control.name} '
+            f'{expected_words(control, PARALLEL)}',
+            compared_with=f'{run.name}: {run.baseline}; {control.name}: {control.baseline}',
+            meaning=meaning or f'{MEANINGS[PARALLEL]}; {MEANINGS[expect]}',
+            unclear='; '.join(dict.fromkeys(why for _, why in said if why)),
+            figures={'speedup': run.speedup, 'units': run.units, 'cores': run.cores},
+        )
+
+    return judged
+
+
 # ---- the table of models -------------------------------------------------------------------
 
 
@@ -307,11 +344,12 @@ def trial(model: Model, numbers: list[int], k: int, control: Model | None = None
         cores,
         handed_out=model.expect() == PARALLEL,
         baseline=f'one of them alone {one:.3f} s, the faster of one before and one after',
+        asked=k,
     )
     wrong = _misreported(results, numbers)
     if wrong:
         raise AssertionError(f'{model.name} misreported the numbers: {wrong}')
-    return replace(run, asked=k, control=None if control is None else trial(control, numbers, k))
+    return replace(run, control=None if control is None else trial(control, numbers, k))
 
 
 def _misreported(results: Sequence[PrimeResult], numbers: list[int]) -> str:
@@ -320,11 +358,19 @@ def _misreported(results: Sequence[PrimeResult], numbers: list[int]) -> str:
 
 
 def charts(section: str) -> Callable[[Together], list[WorkerChart]]:
-    """The pictures of a trial for the end report: which unit checked which number, and when."""
+    """The pictures of a trial, and of its control, for the end report: which unit did which
+    share of the work, and when."""
 
     def drawn(run: Together) -> list[WorkerChart]:
-        if not run.results:
-            return []
+        return [
+            chart for one in (run, run.control) if one is not None for chart in _chart(section, one)
+        ]
+
+    return drawn
+
+
+def _chart(section: str, run: Together) -> list[WorkerChart]:
+    if run.results:
         began = min(r.started for r in run.results)
         spans = tuple(
             Span(r.worker, r.n, r.started - began, r.started - began + r.elapsed)
@@ -332,5 +378,12 @@ def charts(section: str) -> Callable[[Together], list[WorkerChart]]:
         )
         title = f'{run.units} {run.name} checking {len(run.results)} numbers ({machine.build()})'
         return [WorkerChart(section, title, spans)]
-
-    return drawn
+    if run.calls:
+        began = min(c.start for c in run.calls)
+        spans = tuple(
+            Span(f'unit {i + 1}', i + 1, c.start - began, c.end - began)
+            for i, c in enumerate(run.calls)
+        )
+        title = f'{run.units} {run.name}, a share each ({machine.build()})'
+        return [WorkerChart(section, title, spans, item='share')]
+    return []
