@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+import psutil
 import pytest
 
 from concur import checkers, clocked, loops, machine
@@ -160,6 +161,14 @@ def holds(run: Together, expect: str) -> tuple[bool | None, str]:
     return True, ''
 
 
+def cores_agree(cores: float, units: int, expect: str) -> bool:
+    """Whether the cores ``units`` kept busy together agree with ``expect``: taking turns, one at
+    most; in parallel, PARALLEL_SHARE of one each, as far as this machine has usable cores."""
+    if expect == PARALLEL:
+        return cores >= PARALLEL_SHARE * min(units, machine.usable_cores())
+    return cores <= ONE_CORE_AT_MOST
+
+
 def possible(control: Together) -> float:
     """The speedup a control must reach to show that faster was possible."""
     return 1 + FASTER_POSSIBLE * (control.room - 1)
@@ -229,6 +238,9 @@ class Model:
     with_gil: str  # PARALLEL or TURNS
     without_gil: str  # on a free-threaded build running without the GIL
     needs: str = ''  # why this Python cannot run it, or ''
+    # Where the units run in processes of their own that are not this process's children (a
+    # cluster's workers): their pids, whose CPU time is then the units' cores.
+    processes: Callable[[], Sequence[int]] | None = None
 
     def expect(self) -> str:
         """What k units of this model do to Python code on this build."""
@@ -263,10 +275,24 @@ def models(*names: str) -> list[object]:
 
 
 def check(model: Model, numbers: list[int], k: int) -> tuple[list[PrimeResult], float]:
-    """Run ``model``'s checker to its end with k workers: its results and the cores it used."""
+    """Run ``model``'s checker to its end with k workers: its results and the cores it used
+    (those of this process and its children, or of the model's own ``processes``)."""
+    if model.processes is not None:
+        return _check_in(model.processes(), model, numbers, k)
     with measure.Usage() as usage:
         results = list(model.check(numbers, k))
     return results, usage.cores
+
+
+def _check_in(
+    pids: Sequence[int], model: Model, numbers: list[int], k: int
+) -> tuple[list[PrimeResult], float]:
+    """As ``check``, the cores read from the processes ``pids`` over the checks' own span: sending
+    the tasks to processes elsewhere and gathering the results is not theirs to keep busy."""
+    processes = [psutil.Process(pid) for pid in pids]
+    cpu = sum(sum(p.cpu_times()[:2]) for p in processes)
+    results = list(model.check(numbers, k))
+    return results, (sum(sum(p.cpu_times()[:2]) for p in processes) - cpu) / span(results)
 
 
 def span(results: Sequence[PrimeResult]) -> float:
