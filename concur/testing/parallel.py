@@ -169,6 +169,21 @@ def cores_agree(cores: float, units: int, expect: str) -> bool:
     return cores <= ONE_CORE_AT_MOST
 
 
+def cores_expected(units: int, expect: str) -> str:
+    """The cores ``units`` keep busy by ``expect``, in words."""
+    if expect == PARALLEL:
+        room = min(units, machine.usable_cores())
+        return f'at least {PARALLEL_SHARE * room:.2f} cores ({PARALLEL_SHARE} x {room} cores)'
+    return f'at most {ONE_CORE_AT_MOST} cores'
+
+
+# What cores that contradict an expectation mean.
+CORES_MEANINGS = {
+    PARALLEL: 'these units run Python code in parallel, a core each',
+    TURNS: 'these units run Python code one at a time, so together they keep one core busy',
+}
+
+
 def possible(control: Together) -> float:
     """The speedup a control must reach to show that faster was possible."""
     return 1 + FASTER_POSSIBLE * (control.room - 1)
