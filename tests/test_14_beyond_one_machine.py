@@ -38,9 +38,8 @@ from concur.testing.tolerances import HOPS_RATIO
 from concur.testing.workload import hard_numbers, ns
 from concur.timeouts import CONNECT_TIMEOUT, DEMO_TIMEOUT, JOIN_TIMEOUT
 
-# On a free-threaded build Dask's workers ran slower than their CPU time says, and one hung past
-# the test timeout under pytest-xdist: until that is understood, a verdict there would not be about
-# Dask. Each test skips with its row, rather than the module at collection, which leaves none.
+# Not judged on a free-threaded build (the reason says why). Each test skips with its row, rather
+# than the module at collection, which leaves none.
 pytestmark = pytest.mark.skipif(
     machine.free_threaded_build(),
     reason='the Dask claims are not judged on a free-threaded build '
