@@ -15,23 +15,21 @@ from collections.abc import Callable
 
 import psutil
 import pytest
-from claims import BLOCK, IDLE_CORES, ONE_CORE, ROUNDING, needs_cores, run_together
+from claims import needs_cores, run_together
 
 from concur import machine, primes, spinner, supervisors
 from concur.protocols import Unit
-from concur.testing import measure
-from concur.testing.evidence import Machine, Verdict, exact, judge
+from concur.testing import measure, parallel
+from concur.testing.evidence import Machine, Verdict
 from concur.testing.framelog import FrameLog
 from concur.testing.measure import Usage
 from concur.testing.pictures import counted
+from concur.testing.tolerances import BLOCK, IDLE_CORES, ONE_CORE, ROUNDING
 
 SECTION = 'CPU use'
 # Threads or processes working at once in the claims below: one per usable core, at least two
 # (the claims compare one core with several), at most four (to stay quick on big machines).
 WORKERS = min(max(2, machine.usable_cores()), 4)
-# Several cores are shown when the workers use clearly more than one: 1.5 of 2 on this kind of
-# machine, the rest lost to starting the units and to the counters' 10 ms ticks.
-SEVERAL = 1.5
 
 
 def cores_words(usage: Usage) -> str:
@@ -39,27 +37,35 @@ def cores_words(usage: Usage) -> str:
 
 
 @pytest.mark.cpu(cores=1)
-def test_slow_work_that_sleeps_uses_almost_no_cpu(report):
+def test_slow_work_that_sleeps_uses_almost_no_cpu(claim):
     """``slow()`` stands for waiting on I/O: ``time.sleep`` hands the CPU back to the OS, however
     busy the machine is."""
     with Usage() as usage:
         answer = spinner.slow(BLOCK)
     assert answer == spinner.ANSWER, f'expected the answer 42, got {answer!r}'
-    exact(
+    claim.exact(
         Verdict(
             usage.cores <= IDLE_CORES,
             measured=cores_words(usage),
             expected=f'at most {IDLE_CORES:.2f} cores: a few clock ticks',
             meaning='a sleeping thread is off the CPU until its time is up',
-        ),
-        report=report,
-        section=SECTION,
-        claim='slow work that sleeps uses almost no CPU',
+        )
+    )
+
+
+def about_one_core(usage: Usage, _: Machine) -> Verdict:
+    # The counters tick in hundredths of a second: over a short run, a tick more or less.
+    low, high = ONE_CORE[0], ONE_CORE[1] + ROUNDING / usage.wall
+    return Verdict(
+        low <= usage.cores <= high,
+        measured=cores_words(usage),
+        expected=f'{low} to {high:.2f} cores (a clock tick either way)',
+        meaning='pure-Python work keeps exactly one core busy',
     )
 
 
 @pytest.mark.cpu(cores=1)
-def test_is_prime_uses_about_one_core_second_per_wall_second(calibrated_prime, report):
+def test_is_prime_uses_about_one_core_second_per_wall_second(calibrated_prime, claim):
     """``is_prime`` only computes: it never waits, so it keeps one core busy while it runs."""
 
     def trial() -> Usage:
@@ -67,24 +73,7 @@ def test_is_prime_uses_about_one_core_second_per_wall_second(calibrated_prime, r
             assert primes.is_prime(calibrated_prime), f'{calibrated_prime} is prime'
         return usage
 
-    def verdict(usage: Usage, _: Machine) -> Verdict:
-        # The counters tick in hundredths of a second: over a short run, a tick more or less.
-        high = ONE_CORE[1] + ROUNDING / usage.wall
-        return Verdict(
-            ONE_CORE[0] <= usage.cores <= high,
-            measured=cores_words(usage),
-            expected=f'{ONE_CORE[0]} to {high:.2f} cores (a clock tick either way)',
-            meaning='pure-Python work keeps exactly one core busy',
-        )
-
-    judge(
-        trial,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='is_prime uses about one core-second per wall second',
-        cores=1,
-    )
+    claim.judge(trial, about_one_core)
 
 
 def check_primes_in(make_unit: Callable[..., Unit], n: int) -> Usage:
@@ -96,76 +85,49 @@ def check_primes_in(make_unit: Callable[..., Unit], n: int) -> Usage:
     return usage
 
 
+def cores_of(model: parallel.Model, children: bool = False) -> Callable[[Usage, Machine], Verdict]:
+    """The verdict on the cores WORKERS units of ``model`` kept busy: this process's, with the
+    threads' CPU time in it whether or not they have ended, or its ``children``'s."""
+    expect = model.expect()
+
+    def verdict(usage: Usage, _: Machine) -> Verdict:
+        cores = usage.children_cpu / usage.wall if children else usage.cores
+        return Verdict(
+            parallel.cores_agree(cores, WORKERS, expect),
+            measured=f'{WORKERS} {model.name} used {cores:.2f} cores over {usage.wall:.2f} s',
+            expected=f'{parallel.cores_expected(WORKERS, expect)} ({machine.build()})',
+            meaning=parallel.CORES_MEANINGS[expect],
+        )
+
+    return verdict
+
+
 @pytest.mark.cpu
+@pytest.mark.parametrize('model', parallel.models('threads'))
 def test_threads_doing_cpu_bound_work_use_one_core_at_most_only_under_the_gil(
-    calibrated_prime, report
+    calibrated_prime, claim, model
 ):
     """Only the thread holding the GIL runs Python code; the others wait for it, so k busy
     threads share one core. A free-threaded build without the GIL runs them on several cores."""
-    gil = machine.gil_enabled()
-
-    def verdict(usage: Usage, _: Machine) -> Verdict:
-        # The whole process: the threads' CPU time is in it, whether or not they have ended.
-        if gil:
-            holds, expected = usage.cores <= ONE_CORE[1], f'at most {ONE_CORE[1]} cores'
-        else:
-            holds = SEVERAL <= usage.cores <= WORKERS + 0.15
-            expected = f'{SEVERAL} to {WORKERS} cores'
-        return Verdict(
-            holds,
-            measured=f'{WORKERS} threads: {cores_words(usage)}',
-            expected=f'{expected} ({machine.build()})',
-            meaning='under the GIL only one thread runs Python code at a time'
-            if gil
-            else 'without the GIL, threads run Python code on several cores at once',
-        )
-
-    judge(
+    claim.judge(
         lambda: check_primes_in(threading.Thread, calibrated_prime),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='threads doing CPU-bound work use one core at most under the GIL'
-        if gil
-        else 'threads doing CPU-bound work use several cores without the GIL',
-        variant=f'{WORKERS} threads',
-        cores=WORKERS,
+        cores_of(model),
         # One core on a busy machine proves nothing: the pass needs cores processes would use.
-        # (Free of other programs: the control's reading of work done went as low as 1.1-1.5
-        # of 2 cores on a machine idle by psutil's count, in 4 quiet runs in 30 here.)
-        pass_needs_quiet=gil,
+        pass_needs_quiet=model.expect() == parallel.TURNS,
         reads_cpu_time=True,
     )
 
 
 @pytest.mark.cpu
+@pytest.mark.parametrize('model', parallel.models('processes'))
 def test_processes_doing_cpu_bound_work_use_as_many_cores_as_are_free(
-    default_start_method, calibrated_prime, report
+    default_start_method, calibrated_prime, claim, model
 ):
     """Each process has its own interpreter and its own GIL, so k busy processes run on k cores,
     as far as the machine has k free."""
     needs_cores(2)
-
-    def verdict(usage: Usage, _: Machine) -> Verdict:
-        cores = usage.children_cpu / usage.wall
-        return Verdict(
-            SEVERAL <= cores <= WORKERS + 0.15,
-            measured=f'{WORKERS} child processes used {cores:.2f} cores over {usage.wall:.2f} s',
-            expected=f'{SEVERAL} to {WORKERS} cores',
-            meaning='processes run Python code in parallel, one core each',
-        )
-
-    judge(
-        lambda: check_primes_in(
-            multiprocessing.get_context(default_start_method).Process, calibrated_prime
-        ),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='processes doing CPU-bound work use as many cores as are free',
-        variant=default_start_method,
-        cores=WORKERS,
-    )
+    process = multiprocessing.get_context(default_start_method).Process
+    claim.judge(lambda: check_primes_in(process, calibrated_prime), cores_of(model, children=True))
 
 
 def thread_named(name: str) -> threading.Thread:
@@ -196,32 +158,24 @@ def spinner_beside_is_prime(n: int) -> tuple[float, float]:
     return usage.threads[native_id] / usage.wall, worker
 
 
+def spinner_and_worker(cores: tuple[float, float], _: Machine) -> Verdict:
+    spinning, working = cores
+    return Verdict(
+        spinning <= IDLE_CORES and ONE_CORE[0] <= working <= ONE_CORE[1],
+        measured=f'spinner thread {spinning:.2f} cores, main thread {working:.2f}',
+        expected=f'spinner at most {IDLE_CORES:.2f}, main thread {ONE_CORE[0]} to {ONE_CORE[1]}',
+        meaning='between frames the spinner waits on its Event, off the CPU, while pure-Python '
+        'work keeps its thread on one core',
+    )
+
+
 @pytest.mark.cpu(cores=1)
 def test_the_spinner_thread_uses_almost_no_cpu_while_the_main_thread_uses_a_core(
-    calibrated_prime, report
+    calibrated_prime, claim
 ):
     """The spinner thread sleeps in ``Event.wait`` between frames; the main thread runs
     ``is_prime`` and never waits. psutil's per-thread counters tell the two apart."""
-
-    def verdict(cores: tuple[float, float], _: Machine) -> Verdict:
-        spinning, working = cores
-        return Verdict(
-            spinning <= IDLE_CORES and ONE_CORE[0] <= working <= ONE_CORE[1],
-            measured=f'spinner thread {spinning:.2f} cores, main thread {working:.2f}',
-            expected=f'spinner at most {IDLE_CORES:.2f}, main thread {ONE_CORE[0]} to '
-            f'{ONE_CORE[1]}',
-            meaning='between frames the spinner waits on its Event, off the CPU, while '
-            'pure-Python work keeps its thread on one core',
-        )
-
-    judge(
-        lambda: spinner_beside_is_prime(calibrated_prime),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='the spinner thread uses almost no CPU while the main thread uses a core',
-        cores=1,
-    )
+    claim.judge(lambda: spinner_beside_is_prime(calibrated_prime), spinner_and_worker)
 
 
 def units_now() -> tuple[set[int], set[int]]:
@@ -235,7 +189,7 @@ def units_now() -> tuple[set[int], set[int]]:
     ids=supervisors.MODELS,
 )
 def test_the_spinner_adds_one_thread_one_process_or_nothing_as_its_model_says(
-    model, threads, processes, report
+    model, threads, processes, claim
 ):
     """A task lives inside the event loop's thread; a Thread is one more OS thread of this
     process; a Process is one more OS process. Counted by psutil while the spinner runs."""
@@ -254,16 +208,12 @@ def test_the_spinner_adds_one_thread_one_process_or_nothing_as_its_model_says(
     assert answer == spinner.ANSWER, f'expected the answer 42, got {answer!r}'
     new_threads = len(during[0][0] - threads_before)
     new_children = len(during[0][1] - children_before)
-    exact(
+    claim.exact(
         Verdict(
             (new_threads, new_children) == (threads, processes),
             measured=f'+{counted(new_threads, "thread")}, +{counted(new_children, "process")}',
             expected=f'+{counted(threads, "thread")}, +{counted(processes, "process")}',
             meaning='a task is no thread and a thread no process: psutil counts what each '
             'model really started',
-        ),
-        report=report,
-        section=SECTION,
-        claim='a spinner adds one thread, one process or nothing, as its model says',
-        variant=model,
+        )
     )

@@ -19,37 +19,27 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-import psutil
 import pytest
-from claims import (
-    CORES_SLOWED,
-    NO_DASK,
-    ROUNDING,
-    SLOWED_BASELINE,
-    assert_reported_once_each,
-    checks_span,
-    needs_cores,
-    worker_chart,
-)
+from claims import NO_DASK, assert_reported_once_each, needs_cores
 
 pytest.importorskip('distributed', reason=NO_DASK)
+import dask
 from distributed import Client
 
 from concur import checkers, cluster, machine
 from concur.__main__ import main
 from concur.checkers import PrimeResult
 from concur.primes import Number
-from concur.testing.evidence import Machine, Verdict, judge
-from concur.testing.measure import Usage
-from concur.testing.records import WorkerChart
+from concur.testing import parallel
+from concur.testing.evidence import Machine, Verdict
+from concur.testing.tolerances import HOPS_RATIO
 from concur.testing.workload import hard_numbers, ns
 from concur.timeouts import CONNECT_TIMEOUT, DEMO_TIMEOUT, JOIN_TIMEOUT
 
-# On a free-threaded build Dask's workers ran slower than their CPU time says, and one hung past
-# the test timeout under pytest-xdist: until that is understood, a verdict there would not be about
-# Dask. Each test skips with its row, rather than the module at collection, which leaves none.
+# Not judged on a free-threaded build (the reason says why). Each test skips with its row, rather
+# than the module at collection, which leaves none.
 pytestmark = pytest.mark.skipif(
     machine.free_threaded_build(),
     reason='the Dask claims are not judged on a free-threaded build '
@@ -63,9 +53,13 @@ SECTION = 'beyond one machine'
 # as 16 would.
 WORKERS = min(machine.usable_cores(), 4)
 THREADED = 'threads'  # the name of the one worker with WORKERS threads
+# A resource the threaded worker has WORKERS of: a task that takes them all has the worker whole,
+# so that such tasks run one by one in it, queued in the worker, with no round trip between them.
+WHOLE = 'the whole worker'
 # The claims' numbers take about this many seconds on one worker, 8 numbers of equal size: long
-# against what a task costs on its way (a millisecond or two), short for a test.
-WORK_SECONDS = 0.16
+# against what a task costs on its way (a millisecond or two) and against the 10 ms ticks in which
+# the kernel counts the workers' CPU time, short for a test.
+WORK_SECONDS = 0.4
 # The tiny tasks timed to find what a task costs on its way: enough for a tenth of a second on
 # the cluster.
 TINY_TASKS = 100
@@ -84,14 +78,19 @@ class Cluster:
 @pytest.fixture(scope='module')
 def dask_cluster() -> Iterator[Cluster]:
     """The checker's own local cluster (``cluster.local_cluster``) and one more worker with
-    WORKERS threads: one cluster serves the module, started and closed once."""
-    with cluster.local_cluster(WORKERS) as client:
+    WORKERS threads: one cluster serves the module, started and closed once. Its scheduler sends
+    each task to a worker as soon as it comes (none queued at the scheduler), so that a worker
+    goes from one check to the next without a round trip to the scheduler: in this process, which
+    waits for a core while the workers keep every core busy."""
+    unqueued = {'distributed.scheduler.worker-saturation': math.inf}
+    with dask.config.set(unqueued), cluster.local_cluster(WORKERS) as client:
         # The local cluster's workers follow one spec: the threaded worker is that spec with
         # more threads, added under a name of its own, and started by asking for one more worker.
         local = client.cluster
         assert local is not None
         single = local.new_spec
-        threaded = {**single, 'options': {**single['options'], 'nthreads': WORKERS}}
+        options = {**single['options'], 'nthreads': WORKERS, 'resources': {WHOLE: WORKERS}}
+        threaded = {**single, 'options': options}
         local.worker_spec[THREADED] = threaded
         local.scale(WORKERS + 1)
         client.wait_for_workers(WORKERS + 1, timeout=CONNECT_TIMEOUT)
@@ -147,281 +146,111 @@ def test_a_dask_cluster_checks_every_number_once_in_worker_processes_not_this_on
 # ---- k single-threaded workers, k times faster ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Run:
-    """One run of the checker on some of the cluster's workers, timed on this machine's clock
-    (perf_counter, which every process of a machine shares)."""
+def on_workers(
+    dask_cluster: Cluster, workers: list[str], whole: bool = False
+) -> Callable[[list[int], int], list[PrimeResult]]:
+    """A checker on the cluster's workers at ``workers``: the numbers on the first k of them; with
+    ``whole``, on the one threaded worker, where one unit is each task taking the worker whole."""
 
-    start: float
-    wall: float
-    results: tuple[PrimeResult, ...]
-    cores: float  # CPU time over wall time: the workers', the scheduler's and the client's
+    def check(numbers: list[int], k: int) -> list[PrimeResult]:
+        alone = {'resources': {WHOLE: WORKERS}} if whole and k == 1 else {}
+        executor = dask_cluster.client.get_executor(workers=workers[:k], pure=False, **alone)
+        return list(cluster.check_with(executor, numbers))
 
-    @property
-    def work(self) -> float:
-        """Seconds the checks themselves took, added up, as the workers timed them."""
-        return sum(r.elapsed for r in self.results)
-
-    @property
-    def ends(self) -> float:
-        """Seconds before the first check began and after the last one ended: sending the first
-        task, gathering the last result."""
-        return self.wall - checks_span(self.results)
-
-    def units(self) -> set[str]:
-        return {r.worker for r in self.results}
-
-    def chart(self, title: str) -> WorkerChart:
-        return worker_chart(SECTION, title, self.results, self.start)
+    return check
 
 
-def run_on(
-    client: Client, workers: list[str], numbers: tuple[Number, ...], one_at_a_time: bool = False
-) -> Run:
-    """Check ``numbers`` with the checker's code, on the named workers only: all at once, or
-    ``one_at_a_time``, each task sent when the one before has answered."""
-    executor = client.get_executor(workers=workers, pure=False)
-    with Usage() as usage:
-        start = time.perf_counter()
-        if one_at_a_time:
-            results = tuple(
-                executor.submit(cluster.check_on_worker, n).result(DEMO_TIMEOUT)
-                for n in checkers.largest_first(ns(numbers))
-            )
-        else:
-            results = tuple(cluster.check_with(executor, ns(numbers)))
-    assert_reported_once_each(list(results), numbers)
-    return Run(start, usage.wall, results, usage.cores)
+def pids(dask_cluster: Cluster, workers: list[str]) -> Callable[[], list[int]]:
+    """The worker processes at those addresses, whose CPU time is the units'."""
+    return lambda: list(dask_cluster.client.run(os.getpid, workers=workers).values())
 
 
-@dataclass(frozen=True)
-class Against:
-    """A run measured against the same numbers on one single-threaded worker, run just before and
-    just after it: the faster of the two is the baseline, so that load cannot flatter a ratio."""
+def singles(dask_cluster: Cluster) -> parallel.Model:
+    """Single-threaded workers, a process each: a model of units in parallel."""
+    workers = dask_cluster.singles
+    return parallel.Model(
+        'single-threaded Dask workers',
+        on_workers(dask_cluster, workers),
+        parallel.PARALLEL,
+        parallel.PARALLEL,
+        processes=pids(dask_cluster, workers),
+    )
 
-    run: Run
-    before: Run
-    after: Run
-    baseline: str = 'one single-threaded worker'
 
-    @property
-    def one(self) -> Run:
-        return min(self.before, self.after, key=lambda run: run.wall)
+def threads_of_one(dask_cluster: Cluster) -> parallel.Model:
+    """The threads of the one threaded worker, against that worker running one task at a time: a
+    model of units that share one interpreter, as the ``threads`` checker's do."""
+    threaded = [dask_cluster.threaded]
+    return parallel.Model(
+        'threads of one Dask worker',
+        on_workers(dask_cluster, threaded, whole=True),
+        parallel.TURNS,
+        parallel.PARALLEL,
+        processes=pids(dask_cluster, threaded),
+    )
 
-    @property
-    def speedup(self) -> float:
-        return self.one.wall / self.run.wall
 
-    def compared_with(self) -> str:
-        return (
-            f'{self.baseline}: {self.one.wall:.2f} s, the faster of '
-            f'{self.before.wall:.2f} s and {self.after.wall:.2f} s; its checks took '
-            f'{self.one.work:.2f} s of it'
+def every_unit(
+    expect: str, k: int, meaning: str
+) -> Callable[[parallel.Together, Machine], Verdict]:
+    """The verdict for ``expect``, where each of the k units must also have checked numbers."""
+    judged = parallel.verdict(expect, meaning)
+
+    def verdict(run: parallel.Together, reading: Machine) -> Verdict:
+        said = judged(run, reading)
+        if run.units == k:
+            return said
+        return replace(
+            said, holds=False, measured=f'only {run.units} of {k} took a share; ' + said.measured
         )
 
-
-def against_one(dask_cluster: Cluster, workers: list[str], numbers: tuple[Number, ...]) -> Against:
-    one = dask_cluster.singles[:1]
-    before = run_on(dask_cluster.client, one, numbers)
-    run = run_on(dask_cluster.client, workers, numbers)
-    return Against(run, before, run_on(dask_cluster.client, one, numbers))
-
-
-def against_its_own_thread(
-    dask_cluster: Cluster, numbers: tuple[Number, ...]
-) -> tuple[Against, float]:
-    """The threaded worker checking ``numbers`` in its threads at once, against itself checking
-    them one task at a time, just before and just after: one process, so the baseline runs at the
-    same speed (two worker processes may not, on cores that slow each other: measured here, one
-    worker's checks took 0.30 s where the threaded worker's own took about 0.2 s). Also the cores
-    the worker process itself kept busy while its threads checked, read by psutil."""
-    client, threaded = dask_cluster.client, [dask_cluster.threaded]
-    worker = psutil.Process(client.run(os.getpid, workers=threaded)[dask_cluster.threaded])
-    before = run_on(client, threaded, numbers, one_at_a_time=True)
-    used = sum(worker.cpu_times()[:2])
-    run = run_on(client, threaded, numbers)
-    used = sum(worker.cpu_times()[:2]) - used
-    after = run_on(client, threaded, numbers, one_at_a_time=True)
-    return Against(run, before, after, 'the same worker, one task at a time'), used / run.wall
-
-
-def modelled_speedup(one: Run, k: int) -> float:
-    """The speedup k single-threaded workers can reach over ``one``, from its measured parts:
-    its checks, handed out largest first to whichever worker is free; its time before the first
-    check and after the last, which stays; and its time between checks (a round trip to the
-    scheduler for the next task), which the k workers share."""
-    finish = [0.0] * k
-    for elapsed in sorted((r.elapsed for r in one.results), reverse=True):
-        finish[finish.index(min(finish))] += elapsed
-    between = one.wall - one.work - one.ends
-    return one.wall / (one.ends + max(finish) + between / k)
-
-
-# A parallel run must reach this share of the modelled speedup. The rest goes to what the model
-# leaves out: the client sends its tasks in batches a few milliseconds apart, so a second worker
-# may start a batch later than the first; the scheduler and the client run in this process, and
-# while k workers keep k cores busy they take a part of a core for the tasks' messages (a tenth
-# or two here); a core checks a few hundredths slower while the others are busy too (shared
-# caches; on a virtual machine, sibling hardware threads). k workers that took turns would reach
-# about 1/k of the model.
-SHARE_OF_MODEL = 0.75
+    return verdict
 
 
 @pytest.mark.cpu
-@pytest.mark.parametrize('k', [WORKERS], ids=[f'{WORKERS} workers on {WORKERS} cores'])
+@pytest.mark.parametrize('k', [WORKERS], ids=[f'{WORKERS} workers'])
 def test_k_single_threaded_workers_check_numbers_about_k_times_faster_on_k_free_cores(
-    dask_cluster, work, report, k
+    dask_cluster, work, claim, k
 ):
     """Each worker process has its own interpreter and its own GIL, as each process of a pool
     has: k of them keep k cores busy, on one machine or on k."""
     needs_cores(2)
-
-    def verdict(against: Against, machine_: Machine) -> Verdict:
-        model = modelled_speedup(against.one, k)
-        workers = {address_of(r) for r in against.run.results}
-        threads = against.run.units()
-        # A speedup beyond the cores the workers used means that the baseline was slowed down.
-        consistent = against.speedup <= min(k, against.run.cores) + 0.25
-        holds = len(workers) == len(threads) == k and against.speedup >= SHARE_OF_MODEL * model
-        # Workers that kept the cores busy together yet did not finish sooner did less work per
-        # CPU-second (hardware threads sharing a core; seen on 3.13t, 1.14x on 1.65 cores): the
-        # run shows nothing either way.
-        short = len(workers) == len(threads) == k and not holds
-        busy_but_short = short and against.run.cores >= 0.8 * k
-        # The one worker's two runs differ by how much the machine's speed moved in this trial: a
-        # shortfall that the slower of them makes up shows nothing (seen under -n auto: 1.26x
-        # against the faster run, 0.16 s, and 1.57x against the slower, 0.20 s).
-        slower = max(against.before.wall, against.after.wall) / against.run.wall
-        within_spread = short and slower >= SHARE_OF_MODEL * model
-        return Verdict(
-            holds if consistent and not busy_but_short and not within_spread else None,
-            f'{k} workers were {against.speedup:.2f}x faster ({slower:.2f}x against the slower '
-            f'run of one worker), using {against.run.cores:.2f} cores; {len(workers)} of {k} '
-            f'workers checked numbers, in {len(threads)} threads',
-            f'at least {SHARE_OF_MODEL * model:.2f}x: {SHARE_OF_MODEL} of {model:.2f}x, modelled '
-            f"from one worker's checks and round trips shared by {k} workers of one thread",
-            against.compared_with(),
-            meaning='the workers did not check at the same time, as if they were threads of one '
-            'process sharing a GIL; or not every worker took a share; or the workers were not '
-            'single-threaded',
-            unclear=SLOWED_BASELINE
-            if not consistent
-            else CORES_SLOWED
-            if busy_but_short
-            else "the shortfall is within the spread of the one worker's two runs",
-        )
-
-    judge(
-        lambda: against_one(dask_cluster, dask_cluster.singles, work),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='single-threaded Dask workers check numbers in parallel',
-        variant=f'{k} workers',
-        cores=k,
-        pictures=lambda against: [
-            against.run.chart(f'{k} Dask workers of one thread checking {len(work)} numbers')
-        ],
+    model = singles(dask_cluster)
+    claim.judge(
+        lambda: parallel.trial(model, ns(work), k),
+        every_unit(
+            model.expect(),
+            k,
+            'the workers did not check at the same time, as if they were threads of one process '
+            'sharing a GIL; or not every worker took a share',
+        ),
+        pictures=parallel.charts(SECTION),
     )
 
 
 # ---- the GIL travels with the interpreter --------------------------------------------------------
 
 
-# With the GIL, the threaded worker runs one check at a time, so it needs at least the time the
-# checks took when it was sent them one after another; it saves only the round trips between
-# them, which that baseline spent waiting. A check's time wobbles by a few hundredths from run to
-# run (a core's clock, its caches): this share of it is the floor.
-SHARE_OF_WORK = 0.95
-# Cores a Dask worker may spend on its messages while it checks numbers (its event loop, beside
-# the threads that check): tasks and results for 8 numbers, a few milliseconds of CPU.
-WORKER_MESSAGES = 0.1
-
-
 @pytest.mark.cpu
 @pytest.mark.parametrize('k', [WORKERS], ids=[f'{WORKERS} threads, {machine.build()}'])
 def test_the_threads_of_a_dask_worker_check_numbers_one_at_a_time_only_under_the_gil(
-    dask_cluster, work, report, k
+    dask_cluster, work, claim, k
 ):
     """A Dask worker is one Python process: its threads share its GIL, as the threads of the
     ``threads`` checker do, so they need at least the time of their checks one after another
     (they save only the round trips between tasks). Where the worker's interpreter has no GIL (a
     free-threaded build), its threads check in parallel, like k workers."""
     needs_cores(2)
-    gil = dask_cluster.client.run(machine.gil_enabled, workers=[dask_cluster.threaded])
-    gil_enabled = gil[dask_cluster.threaded]
-    build = 'with the GIL' if gil_enabled else 'GIL disabled'
-
-    def trial() -> tuple[tuple[Against, float], Run | None]:
-        # With the GIL, the single-threaded workers check the same numbers right after: if they
-        # reach the speedup modelled for them over the threaded worker's one task at a time, the
-        # cores were there for its threads to use, and checks one at a time are the GIL's doing.
-        threaded = against_its_own_thread(dask_cluster, work)
-        singles = run_on(dask_cluster.client, dask_cluster.singles, work) if gil_enabled else None
-        return threaded, singles
-
-    def verdict(runs: tuple[tuple[Against, float], Run | None], machine_: Machine) -> Verdict:
-        (against, worker_cores), singles = runs
-        # The k threads of the one worker, not k workers: each result names its worker's
-        # address, and the thread it ran in.
-        one_worker = {address_of(r) for r in against.run.results} == {dask_cluster.threaded}
-        threads = len(against.run.units()) if one_worker else 0
-        ratio = against.run.wall / against.one.wall
-        measured = (
-            f'{k} threads of one worker took {ratio:.2f} of the time the worker took when sent '
-            f'one task at a time ({against.run.wall:.2f} s), the worker process using '
-            f'{worker_cores:.2f} cores; '
-            f'{threads} of the {k} checked numbers'
-        )
-        if not gil_enabled:
-            model = modelled_speedup(against.one, k)
-            return Verdict(
-                threads == k and against.speedup >= SHARE_OF_MODEL * model,
-                measured,
-                f'a speedup of at least {SHARE_OF_MODEL * model:.2f}x ({build}): without the '
-                f'GIL the threads check in parallel, like {k} workers',
-                against.compared_with(),
-                meaning='the threads took turns, as if the worker had a GIL',
-            )
-        assert singles is not None
-        floor = SHARE_OF_WORK * against.one.work / against.one.wall
-        # The rule of the claim above: k single-threaded workers reach SHARE_OF_MODEL of the
-        # speedup modelled from the baseline's parts where k cores are free.
-        parallel = against.one.wall / singles.wall
-        least = SHARE_OF_MODEL * modelled_speedup(against.one, k)
-        # One core at most, give or take the kernel's clock ticks and the worker's own
-        # messages: with the GIL, one thread of the worker runs Python code at a time.
-        one_core = worker_cores <= 1 + ROUNDING / against.run.wall + WORKER_MESSAGES
-        holds: bool | None = threads == k and ratio >= floor and one_core
-        if holds and parallel < least:
-            holds = None  # the cores were not there: threads that took turns prove nothing
-        return Verdict(
-            holds,
-            measured,
-            f'at least {floor:.2f} of it on one core ({build}): the threads take turns, so '
-            f'they need the {against.one.work:.2f} s the checks took one after another, less '
-            f'{1 - SHARE_OF_WORK:.2f} of it for their wobble, and save the round trips between '
-            f'tasks; while {k} single-threaded workers '
-            f'check them at least {least:.2f}x as fast)',
-            f'{against.compared_with()}; {k} single-threaded workers right after: {parallel:.2f}x '
-            f'({singles.wall:.2f} s)',
-            meaning='the threads of one worker checked numbers at the same time, which the GIL '
-            'does not allow; or not every thread took a share',
-            unclear=f'the single-threaded workers right after were only {parallel:.2f}x as fast, '
-            f'short of {least:.2f}x: the cores were not free for the threads to gain from',
-        )
-
-    judge(
-        trial,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim="the threads of one Dask worker share its interpreter's GIL",
-        variant=f'{k} threads, {build}',
-        cores=k,
-        pictures=lambda m: [
-            m[0][0].run.chart(f'one Dask worker with {k} threads checking {len(work)} numbers')
-        ],
+    model = threads_of_one(dask_cluster)
+    claim.judge(
+        lambda: parallel.trial(model, ns(work), k, control=singles(dask_cluster)),
+        every_unit(
+            model.expect(),
+            k,
+            'the threads of one worker checked numbers at the same time, which the GIL does not '
+            'allow; or not every thread took a share',
+        ),
+        pictures=parallel.charts(SECTION),
     )
 
 
@@ -450,58 +279,47 @@ def per_task(submit: Callable[[], Future[PrimeResult]]) -> float:
     return took / TINY_TASKS
 
 
-# A task in a pool crosses two pipes, to a worker process and back; on the cluster it crosses TCP
-# four times (client to scheduler to worker, and back to the client), and the scheduler keeps its
-# books on it besides. So at least twice the pool's cost.
-HOPS_RATIO = 2
+def task_costs(dask_cluster: Cluster, workers: int) -> Cost:
+    """Tiny tasks on the cluster and in a pool of as many processes, interleaved, the best of two
+    each: fair if a core is lost for a while."""
+    executor = dask_cluster.client.get_executor(workers=dask_cluster.singles, pure=False)
+    costs = {'cluster': math.inf, 'pool': math.inf}
+    # Spawned: this process runs Dask's threads, and forking a process that has threads may copy
+    # a lock that one of them holds.
+    with ProcessPoolExecutor(workers, mp_context=machine.context('spawn')) as pool:
+        wait([pool.submit(checkers.check_prime, 2) for _ in range(workers)])  # all started
+        for _ in range(2):
+            pooled = per_task(lambda: pool.submit(checkers.check_prime, 2))
+            clustered = per_task(lambda: executor.submit(checkers.check_prime, 2))
+            costs = {
+                'pool': min(costs['pool'], pooled),
+                'cluster': min(costs['cluster'], clustered),
+            }
+    executor.shutdown()
+    return Cost(**costs)
 
 
+def hops(cost: Cost, _: Machine) -> Verdict:
+    return Verdict(
+        cost.ratio >= HOPS_RATIO,
+        f'a task cost {cost.cluster * 1e3:.2f} ms on the cluster, {cost.ratio:.1f}x its '
+        f'{cost.pool * 1e3:.2f} ms in the pool: for the cluster to cost under a tenth of the '
+        f'work, a task must work at least {10 * cost.cluster * 1e3:.0f} ms',
+        f'at least {HOPS_RATIO}x: twice the hops of a pool, and the scheduler on top',
+        f'a pool of {WORKERS} processes (ProcessPoolExecutor); {TINY_TASKS} tiny tasks each, '
+        'the best of 2 runs',
+        meaning='a task travelled through the cluster as cheaply as through a local pool, as if '
+        'it never went through the scheduler',
+    )
+
+
+# What a task costs is its messages, sent and handled one after another: one free core shows it.
 @pytest.mark.cpu(cores=1)
-def test_a_task_costs_more_on_a_cluster_than_in_a_local_process_pool(dask_cluster, report):
+@pytest.mark.parametrize('k', [WORKERS], ids=[f'{WORKERS} workers'])
+def test_a_task_costs_more_on_a_cluster_than_in_a_local_process_pool(dask_cluster, claim, k):
     """Scheduling, TCP and pickling at every hop: a task must carry more work on a cluster than in
     a pool before sending it pays, and what that is here is in the end report."""
-
-    def trial() -> Cost:
-        executor = dask_cluster.client.get_executor(workers=dask_cluster.singles, pure=False)
-        costs = {'cluster': math.inf, 'pool': math.inf}
-        # Spawned: this process runs Dask's threads, and forking a process that has threads
-        # may copy a lock that one of them holds.
-        with ProcessPoolExecutor(WORKERS, mp_context=machine.context('spawn')) as pool:
-            wait([pool.submit(checkers.check_prime, 2) for _ in range(WORKERS)])  # all started
-            for _ in range(2):  # interleaved, the best of each: fair if a core is lost a while
-                pooled = per_task(lambda: pool.submit(checkers.check_prime, 2))
-                clustered = per_task(lambda: executor.submit(checkers.check_prime, 2))
-                costs = {
-                    'pool': min(costs['pool'], pooled),
-                    'cluster': min(costs['cluster'], clustered),
-                }
-        executor.shutdown()
-        return Cost(**costs)
-
-    def verdict(cost: Cost, machine_: Machine) -> Verdict:
-        return Verdict(
-            cost.ratio >= HOPS_RATIO,
-            f'a task cost {cost.cluster * 1e3:.2f} ms on the cluster, {cost.ratio:.1f}x its '
-            f'{cost.pool * 1e3:.2f} ms in the pool: for the cluster to cost under a tenth of '
-            f'the work, a task must work at least {10 * cost.cluster * 1e3:.0f} ms',
-            f'at least {HOPS_RATIO}x: twice the hops of a pool, and the scheduler on top',
-            f'a pool of {WORKERS} processes (ProcessPoolExecutor); {TINY_TASKS} tiny tasks '
-            f'each, the best of 2 runs',
-            meaning='a task travelled through the cluster as cheaply as through a local pool, '
-            'as if it never went through the scheduler',
-        )
-
-    judge(
-        trial,
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='a task costs more on a cluster than in a process pool',
-        variant=f'{WORKERS} workers',
-        # What a task costs is its messages, sent and handled one after another: one free core
-        # shows it.
-        cores=1,
-    )
+    claim.judge(lambda: task_costs(dask_cluster, k), hops)
 
 
 # ---- a real cluster, by its address --------------------------------------------------------------

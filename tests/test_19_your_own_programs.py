@@ -19,11 +19,6 @@ from typing import NamedTuple
 
 import pytest
 from claims import (
-    CORES_EXPLAIN_SPEEDUP,
-    ONE_CORE_AT_MOST,
-    PARALLEL_SHARE,
-    TAKING_TURNS,
-    cores_slowed_each_other,
     first_then,
     frames_timeline,
     frames_verdict,
@@ -33,7 +28,7 @@ from claims import (
 
 from concur import machine
 from concur.primes import Number, miller_rabin
-from concur.testing import programs, workload
+from concur.testing import parallel, programs, workload
 from concur.testing.evidence import ATTEMPTS, Machine, Verdict, exact, judge
 from concur.testing.programs import ANSWER, Ran
 from concur.testing.records import Recorder
@@ -51,10 +46,6 @@ pytestmark = pytest.mark.timeout(ATTEMPTS * 4 * SCRIPT_TIMEOUT + 30)
 # enough to run a checker three times in a trial.
 WORK_SECONDS = 1.5
 COUNT = 8
-
-# Workers that share the work: each child's CPU time is at least this share of an even split (the
-# numbers go one at a time to whichever worker asks, so the split is uneven by a number or two).
-SPREAD = 0.5
 
 STOPS = (
     'a spinner that checks its Event at each frame (done.wait(.1)) and returns once the '
@@ -461,33 +452,33 @@ class Versus(NamedTuple):
     after: Ran
     starting: Ran | None  # the checker with no number to check: starting and ending its units
 
-    @property
-    def baseline(self) -> Ran:
-        return min(self.before, self.after, key=lambda r: _total(r))
-
-    @property
-    def speedup(self) -> float:
-        """How many times faster than sequential.py the checker checked the numbers, the time
-        to start and end its units left out, as the book's 20 numbers in tens of seconds hide it."""
-        return _total(self.baseline) / self.checking
-
-    @property
-    def checking(self) -> float:
-        """The checker's total, less that of its run with no number to check."""
-        idle = _total(self.starting) if self.starting else 0.0
-        return max(_total(self.run) - idle, 1e-9)
-
-    @property
-    def cores(self) -> float:
-        """The checker's cores while it checked: its CPU time over the time its total counts
-        (which leaves out the interpreter's start), less those of its run with no number."""
-        idle = self.starting.cpu if self.starting else 0.0
-        return max(0.0, self.run.cpu - idle) / self.checking
-
 
 def _total(ran: Ran) -> float:
     total = ran.total()
     return ran.wall if total is None else total
+
+
+def together(v: Versus, unit: str, workers: int) -> parallel.Together:
+    """The checker's run as a trial of its workers against sequential.py, the faster of its two
+    runs. Both totals count from the scripts' own start; the checker's run with no number to check
+    (where there is one) times the starting and ending of its units, and is left out of its total
+    and CPU time, as the book's 20 numbers in tens of seconds hide it."""
+    baseline = min(v.before, v.after, key=_total)
+    idle = (_total(v.starting), v.starting.cpu) if v.starting else (0.0, 0.0)
+    whole = _total(v.run) - idle[0]
+    seen = v.run.most_threads - 1 if unit == 'threads' else v.run.most_children
+    left_out = f'; {idle[0]:.2f} s of starting and ending them left out' if v.starting else ''
+    return parallel.Together(
+        f'{unit} of {v.run.name}',
+        workers,
+        _total(baseline),
+        whole,
+        0.0,
+        max(0.0, v.run.cpu - idle[1]) / whole,
+        seen >= workers,
+        f'{baseline.name} {_total(v.before):.2f} s before it and {_total(v.after):.2f} s after, '
+        f'the faster of the two{left_out}',
+    )
 
 
 def race(
@@ -531,23 +522,16 @@ def first_checked(
     check_units(versus.run, unit, workers, report)
 
 
-def compared(v: Versus) -> str:
-    return (
-        f'{v.baseline.name} {_total(v.before):.2f} s before it and {_total(v.after):.2f} s after, '
-        'the faster of the two'
-    )
-
-
 @pytest.mark.cpu
+@pytest.mark.parametrize('model', parallel.models('threads'))
 def test_your_threads_py_is_no_faster_than_your_sequential_py_under_the_gil(
-    reader_scripts, numbers, report
+    model, reader_scripts, numbers, claim
 ):
     """Under the GIL only one thread runs Python code at a time: N threads take turns at the
     work sequential.py does alone. On a free-threaded build without the GIL they run in parallel,
     and the claim turns round: threads.py is about N times faster on N free cores."""
     needs_cores(2)
     workers = machine.usable_cores()
-    gil = machine.gil_enabled()
     trial = partial(
         race,
         programs.script(reader_scripts, 'sequential.py'),
@@ -558,51 +542,18 @@ def test_your_threads_py_is_no_faster_than_your_sequential_py_under_the_gil(
         time_start=False,
     )
     first = trial()
-    first_checked(first, numbers, 'threads', workers, report)
-    least = PARALLEL_SHARE * workers
-
-    def verdict(v: Versus, _: Machine) -> Verdict:
-        holds: bool | None
-        if gil:
-            one_core = v.cores <= ONE_CORE_AT_MOST
-            faster = v.speedup > 1 / TAKING_TURNS
-            # Threads that kept to one core yet beat sequential.py did more work per CPU-second
-            # than it did: the run shows nothing.
-            holds = None if faster and one_core else one_core and not faster
-            expected = f'at most {1 / TAKING_TURNS:.2f}x, on {ONE_CORE_AT_MOST:g} core at most'
-            meaning = 'with the GIL threads take turns, so they cannot beat one thread'
-        else:
-            slowed = cores_slowed_each_other(v.speedup, v.cores, workers)
-            holds = None if slowed else v.speedup >= least
-            expected = f'at least {least:.2f}x: {PARALLEL_SHARE} x {workers} cores'
-            meaning = 'without the GIL, threads run Python code in parallel, as processes do'
-        return Verdict(
-            holds,
-            measured=f'{v.run.name}: {v.speedup:.2f}x the speed of sequential.py '
-            f'({_total(v.run):.2f} s), {v.cores:.2f} cores used',
-            expected=f'{expected} ({machine.build()})',
-            compared_with=compared(v),
-            meaning=meaning,
-        )
-
-    judge(
-        first_then(first, trial),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim='your threads.py is no faster than your sequential.py'
-        if gil
-        else 'your threads.py runs in parallel without the GIL',
-        variant=f'{workers} threads',
-        cores=workers,
-        pass_needs_quiet=gil,
+    first_checked(first, numbers, 'threads', workers, claim.report)
+    again = first_then(first, trial)
+    claim.judge(
+        lambda: together(again(), 'threads', workers),
+        parallel.verdict(model.expect()),
     )
 
 
 @pytest.mark.cpu
 @pytest.mark.parametrize('checker', ['procs.py', 'proc_pool.py'])
 def test_your_process_checker_is_faster_than_your_sequential_py_on_free_cores(
-    checker, reader_scripts, numbers, report
+    checker, reader_scripts, numbers, claim
 ):
     """Each process has its own interpreter and GIL: N processes on N free cores check the
     numbers about N times faster (less the time to start them, part of the script's total)."""
@@ -618,45 +569,12 @@ def test_your_process_checker_is_faster_than_your_sequential_py_on_free_cores(
         time_start=True,
     )
     first = trial()
-    first_checked(first, numbers, 'processes', workers, report)
-    least = PARALLEL_SHARE * workers
-
-    def verdict(v: Versus, _: Machine) -> Verdict:
-        holds: bool | None = v.speedup >= least
-        shares = sorted(v.run.children_cpu.values(), reverse=True)[:workers]
-        spread = len(shares) == workers and min(shares) >= SPREAD * sum(shares) / workers
-        # A speedup beyond the cores used means the baseline was slowed; fewer cores than the
-        # claim needs, with the work spread over the workers, mean the machine did not give them
-        # (the control, right after, can miss a burst on the host): either run shows nothing.
-        if (
-            v.speedup > CORES_EXPLAIN_SPEEDUP * v.cores
-            or cores_slowed_each_other(v.speedup, v.cores, workers)
-            or (spread and v.cores < least)
-        ):
-            holds = None
-        return Verdict(
-            holds,
-            measured=f'{v.run.name}: {v.speedup:.2f}x the speed of sequential.py '
-            f'({v.checking:.2f} s), {v.cores:.2f} cores used, its busiest {workers} children '
-            f'{", ".join(f"{t:.2f}" for t in shares)} s of CPU',
-            expected=f'at least {least:.2f}x ({PARALLEL_SHARE} x {workers} cores), no more than '
-            'the cores used',
-            compared_with=compared(v)
-            + (
-                f'; {_total(v.starting):.2f} s of starting and ending them left out (timed '
-                'with no number to check)'
-                if v.starting
-                else ''
-            ),
-            meaning='the work was not spread over the cores, as if it ran in one process',
-        )
-
-    judge(
-        first_then(first, trial),
-        verdict,
-        report=report,
-        section=SECTION,
-        claim=f'your {checker} is faster than your sequential.py on free cores',
-        variant=f'{workers} processes',
-        cores=workers,
+    first_checked(first, numbers, 'processes', workers, claim.report)
+    again = first_then(first, trial)
+    claim.judge(
+        lambda: together(again(), 'processes', workers),
+        parallel.verdict(
+            parallel.MODELS['processes'].expect(),
+            'the work was not spread over the cores, as if it ran in one process',
+        ),
     )

@@ -18,8 +18,10 @@ import psutil
 import pytest
 import test_19_your_own_programs as claims19
 
+from concur import machine
 from concur.primes import Number
-from concur.testing import programs, records, scripts_option, workload
+from concur.testing import parallel, programs, records, scripts_option, workload
+from concur.testing.claim import Claim
 
 pytestmark = pytest.mark.selfcheck
 
@@ -39,6 +41,12 @@ def folder(tmp_path: Path) -> Path:
 def report(request: pytest.FixtureRequest) -> records.Recorder:
     """A recorder of its own: the verdicts of these runs are not this run's findings."""
     return records.Recorder([], request.node.nodeid)
+
+
+@pytest.fixture
+def claim(request: pytest.FixtureRequest, report: records.Recorder) -> Claim:
+    """A claim of that recorder's, in the section of the claims about the reader's programs."""
+    return Claim(report, claims19.SECTION, request.node.name, '', machine.usable_cores())
 
 
 @pytest.fixture
@@ -109,13 +117,13 @@ def test_a_coroutine_spinner_whose_supervisor_calls_time_sleep_fails_with_no_fra
 
 
 def test_a_procs_py_with_fewer_poison_pills_than_workers_fails_as_a_hang(
-    folder, report, numbers, short_bound
+    folder, claim, numbers, short_bound
 ):
     """A worker that gets no 0 waits for a job forever, and the main process for its marker."""
     put(folder, 'procs_fewer_pills_than_workers', 'procs.py')
     message = failure(
         lambda: claims19.test_your_process_checker_is_faster_than_your_sequential_py_on_free_cores(
-            'procs.py', folder, numbers, report
+            'procs.py', folder, numbers, claim
         )
     )
     assert 'procs.py 2 was still running' in message and 'its total line' in message
@@ -124,13 +132,13 @@ def test_a_procs_py_with_fewer_poison_pills_than_workers_fails_as_a_hang(
 
 
 def test_a_threads_py_that_joins_each_thread_before_the_next_fails_on_threads_at_once(
-    folder, report, numbers
+    folder, claim, numbers
 ):
     """Joined one by one, the threads never run at once: one worker at a time."""
     put(folder, 'threads_joined_one_by_one', 'threads.py')
     message = failure(
         lambda: claims19.test_your_threads_py_is_no_faster_than_your_sequential_py_under_the_gil(
-            folder, numbers, report
+            parallel.MODELS['threads'], folder, numbers, claim
         )
     )
     assert 'measured at most 1 worker threads alive at once' in message

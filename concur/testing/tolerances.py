@@ -31,6 +31,13 @@ CORES_EXPLAIN_SPEEDUP = 1.1
 # still get there.
 FASTER_POSSIBLE = 0.5
 
+# ---- a cluster ---------------------------------------------------------------------------------
+
+# A task in a process pool crosses two pipes, to a worker process and back; on a Dask cluster it
+# crosses TCP four times (client to scheduler to worker, and back to the client), and the
+# scheduler keeps its books on it besides: so it costs at least this many times the pool's.
+HOPS_RATIO = 2
+
 # ---- CPU time ----------------------------------------------------------------------------------
 
 # The kernel counts user and system time in hundredths of a second, each rounded on its own.
