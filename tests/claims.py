@@ -27,7 +27,7 @@ from concur.protocols import Unit
 from concur.testing.claim import Claim
 from concur.testing.evidence import Verdict
 from concur.testing.framelog import FrameLog, Written
-from concur.testing.records import Span, Timeline, WorkerChart
+from concur.testing.records import Timeline
 from concur.testing.tolerances import EARLY, WAKE_LATE
 from concur.testing.workload import ns
 from concur.timeouts import DEMO_TIMEOUT, JOIN_TIMEOUT
@@ -118,26 +118,10 @@ def misreported(results: list[checkers.PrimeResult], numbers: tuple[Number, ...]
     return f'wrong verdict for {wrong}' if wrong else ''
 
 
-def checks_span(results: Sequence[checkers.PrimeResult]) -> float:
-    """Seconds from the start of the first check to the end of the last, as the workers timed
-    them: a run's work without the starting and stopping of its units."""
-    return max(r.started + r.elapsed for r in results) - min(r.started for r in results)
-
-
 def longest_check(*runs: Sequence[checkers.PrimeResult]) -> float:
     """Seconds of the longest single check in ``runs``: how unevenly workers handed numbers one
     at a time may end, one still checking its last while the others are done."""
     return max(r.elapsed for results in runs for r in results)
-
-
-def worker_chart(
-    section: str, title: str, results: Sequence[checkers.PrimeResult], began: float
-) -> WorkerChart:
-    """Which worker checked which number, and when: seconds from ``began``, when the run began."""
-    spans = tuple(
-        Span(r.worker, r.n, r.started - began, r.started - began + r.elapsed) for r in results
-    )
-    return WorkerChart(section, title, spans)
 
 
 def counter_at(total: int, expected: int, increments: int, why: str, meaning: str) -> Verdict:
@@ -318,21 +302,6 @@ def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
         result.returncode,
         result.stdout.decode().replace('\r\n', '\n'),
         result.stderr.decode(),
-    )
-
-
-def chart(
-    section: str, title: str, calls: Sequence[tuple[str, int, Clocked]], item: str = 'call'
-) -> WorkerChart:
-    """A worker chart of clocked calls, each ``(worker, work item, call)``, timed from the first
-    call's start, so that charts of different runs line up one above another. ``item``: what a
-    call is, in the chart's words."""
-    origin = min(call.start for _, _, call in calls)
-    return WorkerChart(
-        section,
-        title,
-        tuple(Span(worker, n, call.start - origin, call.end - origin) for worker, n, call in calls),
-        item=item,
     )
 
 

@@ -59,7 +59,7 @@ WHOLE = 'the whole worker'
 # The claims' numbers take about this many seconds on one worker, 8 numbers of equal size: long
 # against what a task costs on its way (a millisecond or two) and against the 10 ms ticks in which
 # the kernel counts the workers' CPU time, short for a test.
-WORK_SECONDS = 0.4
+CLUSTER_WORK_SECONDS = 0.4
 # The tiny tasks timed to find what a task costs on its way: enough for a tenth of a second on
 # the cluster.
 TINY_TASKS = 100
@@ -109,7 +109,7 @@ def dask_cluster() -> Iterator[Cluster]:
 
 @pytest.fixture(scope='module')
 def work() -> tuple[Number, ...]:
-    return hard_numbers(WORK_SECONDS)
+    return hard_numbers(CLUSTER_WORK_SECONDS)
 
 
 def address_of(result: PrimeResult) -> str:

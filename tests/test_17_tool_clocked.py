@@ -9,10 +9,9 @@ import os
 import threading
 
 import pytest
-from claims import chart
 
 from concur import clocked
-from concur.testing import units
+from concur.testing import parallel, units
 from concur.testing.tolerances import BLOCK
 from concur.timeouts import JOIN_TIMEOUT
 
@@ -82,13 +81,13 @@ def test_calls_overlapped_only_when_every_one_started_before_any_ended(spans, to
     assert clocked.overlapped(calls) is together, spans
 
 
-def test_a_chart_times_the_calls_from_the_first_start():
-    drawn = chart(
-        'what releases the GIL',
-        'two',
-        [('a', 7, made_up(5.0, 6.0, 1.0)), ('b', 7, made_up(4.5, 5.5, 1.0))],
-    )
-    assert [(s.worker, s.n, s.start, s.end) for s in drawn.spans] == [
-        ('a', 7, 0.5, 1.5),
-        ('b', 7, 0.0, 1.0),
+def test_a_trials_chart_times_its_units_from_the_first_start():
+    """The chart of a trial of clocked calls puts its first start at 0, so that the charts of
+    different trials line up one above another."""
+    calls = [made_up(5.0, 6.0, 1.0), made_up(4.5, 5.5, 1.0)]
+    run = parallel.from_calls('threads', calls, 1.0, handed_out=True, baseline='')
+    (drawn,) = parallel.charts('what releases the GIL')(run)
+    assert [(s.worker, s.start, s.end) for s in drawn.spans] == [
+        ('unit 1', 0.5, 1.5),
+        ('unit 2', 0.0, 1.0),
     ], drawn
