@@ -42,9 +42,9 @@ pytestmark = pytest.mark.timeout(ATTEMPTS * 4 * SCRIPT_TIMEOUT + 30)
 
 # The checkers' numbers: the book's that trial division settles at once (2, and those with a
 # small factor, 9_999_999_999_999_999 among them), and COUNT primes and products of two primes
-# near the root, sized to take WORK_SECONDS in all here: long against starting a process, short
+# near the root, sized to take SCRIPTS_WORK_SECONDS in all here: long against starting a process, short
 # enough to run a checker three times in a trial.
-WORK_SECONDS = 1.5
+SCRIPTS_WORK_SECONDS = 1.5
 COUNT = 8
 
 STOPS = (
@@ -63,7 +63,7 @@ PILLS = (
 
 @pytest.fixture(scope='module')
 def numbers() -> tuple[Number, ...]:
-    return tuple(sorted(workload.BOOK_QUICK + workload.hard_numbers(WORK_SECONDS, COUNT)))
+    return tuple(sorted(workload.BOOK_QUICK + workload.hard_numbers(SCRIPTS_WORK_SECONDS, COUNT)))
 
 
 # ---- the spinners: frames and answers ---------------------------------------------------------
