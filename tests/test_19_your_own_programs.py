@@ -42,8 +42,8 @@ pytestmark = pytest.mark.timeout(ATTEMPTS * 4 * SCRIPT_TIMEOUT + 30)
 
 # The checkers' numbers: the book's that trial division settles at once (2, and those with a
 # small factor, 9_999_999_999_999_999 among them), and COUNT primes and products of two primes
-# near the root, sized to take SCRIPTS_WORK_SECONDS in all here: long against starting a process, short
-# enough to run a checker three times in a trial.
+# near the root, sized to take SCRIPTS_WORK_SECONDS in all here: long against starting a
+# process, short enough to run a checker three times in a trial.
 SCRIPTS_WORK_SECONDS = 1.5
 COUNT = 8
 
