@@ -58,7 +58,7 @@ class Crew(NamedTuple):
 Collect = Callable[[Crew], Iterator[PrimeResult]]
 
 
-def check_prime(n: int) -> PrimeResult:
+def check(n: int) -> PrimeResult:
     """Check one number, and time the check."""
     start = perf_counter()
     prime = is_prime(n)
@@ -88,7 +88,7 @@ def largest_first(numbers: Iterable[int]) -> list[int]:
 def worker(jobs: Queue[int], results: Queue[PrimeResult]) -> None:
     """Check the numbers taken from ``jobs`` until a 0 comes, then answer ``DONE``."""
     while n := jobs.get():
-        results.put(check_prime(n))
+        results.put(check(n))
     results.put(DONE)
 
 
@@ -122,7 +122,7 @@ def report_until_jobs_empty(crew: Crew, pause: Callable[[], object]) -> Iterator
 
 def sequential(numbers: Iterable[int] = NUMBERS) -> Iterator[PrimeResult]:
     """Check the numbers one after another in this thread."""
-    return map(check_prime, valid_numbers(numbers))
+    return map(check, valid_numbers(numbers))
 
 
 def threads(numbers: Iterable[int] = NUMBERS, workers: int | None = None) -> Iterator[PrimeResult]:
@@ -335,7 +335,7 @@ def _from_executor(
 ) -> Iterator[PrimeResult]:
     executor = make()
     try:
-        futures = [executor.submit(check_prime, n) for n in largest_first(numbers)]
+        futures = [executor.submit(check, n) for n in largest_first(numbers)]
         for future in concurrent.futures.as_completed(futures):
             yield future.result()
     finally:

@@ -24,7 +24,7 @@ from distributed.comm.addressing import parse_address, parse_host_port
 from distributed.comm.core import connect
 
 from concur import arguments, checkers
-from concur.checkers import NUMBERS, PrimeResult, check_prime, largest_first
+from concur.checkers import NUMBERS, PrimeResult, check, largest_first
 from concur.timeouts import CONNECT_TIMEOUT
 
 # The schemes that reach a scheduler on another machine by host and port; tls:// is the one to
@@ -73,14 +73,14 @@ def check_with(executor: Executor, numbers: Iterable[int]) -> Iterator[PrimeResu
 
 
 def check_on_worker(n: int) -> PrimeResult:
-    """``check_prime`` as a Dask task. The result names the worker as the cluster knows it, by
+    """``check`` as a Dask task. The result names the worker as the cluster knows it, by
     its address (each worker process on each machine has its own), and, in a worker with several
     threads, the thread's id."""
     worker = get_worker()
     name = worker.address
     if worker.state.nthreads > 1:
         name += f' thread {threading.get_native_id()}'
-    return check_prime(n)._replace(worker=name)
+    return check(n)._replace(worker=name)
 
 
 def scheduler_address(name: str, value: object) -> str:

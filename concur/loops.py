@@ -13,13 +13,13 @@ import threading
 from collections.abc import Iterable
 from time import perf_counter
 
-from concur.checkers import PrimeResult, check_prime, join_all, valid_numbers, worker_count
+from concur.checkers import PrimeResult, check, join_all, valid_numbers, worker_count
 from concur.primes import is_prime_nap
 
 
 async def handle(n: int) -> PrimeResult:
     """A CPU-heavy handler: it checks ``n`` without awaiting anything."""
-    return check_prime(n)
+    return check(n)
 
 
 async def serve(numbers: Iterable[int]) -> list[PrimeResult]:

@@ -287,7 +287,7 @@ def test_subinterpreters_run_pure_python_work_on_several_cores_in_one_process(mo
 
     def trial() -> tuple[parallel.Checked, float]:
         with measure.Usage() as usage:
-            run = parallel.run_checker(model.check, ns(work), cores)
+            run = parallel.run_checker(model.checker, ns(work), cores)
         return run, usage.children_cpu
 
     def verdict(measured: tuple[parallel.Checked, float], _: Machine) -> Verdict:

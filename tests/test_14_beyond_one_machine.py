@@ -152,12 +152,12 @@ def on_workers(
     """A checker on the cluster's workers at ``workers``: the numbers on the first k of them; with
     ``whole``, on the one threaded worker, where one unit is each task taking the worker whole."""
 
-    def check(numbers: list[int], k: int) -> list[PrimeResult]:
+    def checker(numbers: list[int], k: int) -> list[PrimeResult]:
         alone = {'resources': {WHOLE: WORKERS}} if whole and k == 1 else {}
         executor = dask_cluster.client.get_executor(workers=workers[:k], pure=False, **alone)
         return list(cluster.check_with(executor, numbers))
 
-    return check
+    return checker
 
 
 def pids(dask_cluster: Cluster, workers: list[str]) -> Callable[[], list[int]]:
@@ -287,10 +287,10 @@ def task_costs(dask_cluster: Cluster, workers: int) -> Cost:
     # Spawned: this process runs Dask's threads, and forking a process that has threads may copy
     # a lock that one of them holds.
     with ProcessPoolExecutor(workers, mp_context=machine.context('spawn')) as pool:
-        wait([pool.submit(checkers.check_prime, 2) for _ in range(workers)])  # all started
+        wait([pool.submit(checkers.check, 2) for _ in range(workers)])  # all started
         for _ in range(2):
-            pooled = per_task(lambda: pool.submit(checkers.check_prime, 2))
-            clustered = per_task(lambda: executor.submit(checkers.check_prime, 2))
+            pooled = per_task(lambda: pool.submit(checkers.check, 2))
+            clustered = per_task(lambda: executor.submit(checkers.check, 2))
             costs = {
                 'pool': min(costs['pool'], pooled),
                 'cluster': min(costs['cluster'], clustered),

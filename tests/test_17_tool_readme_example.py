@@ -18,7 +18,7 @@ import pytest
 from claims import needs_cores
 
 from concur import machine
-from concur.checkers import PrimeResult, check_prime
+from concur.checkers import PrimeResult, check
 from concur.testing import parallel
 from concur.testing.parallel import PARALLEL, TURNS, Model
 from concur.testing.workload import ns

@@ -291,7 +291,7 @@ class Model:
     """A way to run units at once, and what its units do to CPU-bound Python code."""
 
     name: str  # in the chapter's words
-    check: Callable[..., Iterable[PrimeResult]]  # a checker: numbers, then k
+    checker: Callable[..., Iterable[PrimeResult]]  # numbers, then k workers
     with_gil: str  # PARALLEL or TURNS
     without_gil: str  # on a free-threaded build running without the GIL
     needs: str = ''  # why this Python cannot run it, or ''
@@ -356,11 +356,11 @@ def run_model(model: Model, numbers: list[int], k: int) -> tuple[list[PrimeResul
     """Run ``model``'s checker to its end with k workers: its results and the cores it used
     (those of this process and its children, or of the model's own ``processes``)."""
     if model.processes is None:
-        run = run_checker(model.check, numbers, k)
+        run = run_checker(model.checker, numbers, k)
         return run.results, run.cores
     processes = [psutil.Process(pid) for pid in model.processes()]
     cpu = sum(sum(p.cpu_times()[:2]) for p in processes)
-    results = list(model.check(numbers, k))
+    results = list(model.checker(numbers, k))
     # Over the checks' own span: sending the tasks to processes elsewhere and gathering the
     # results is not theirs to keep busy.
     return results, (sum(sum(p.cpu_times()[:2]) for p in processes) - cpu) / span(results)

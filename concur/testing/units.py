@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from typing import Any, NamedTuple, TypeVar
 
 from concur import machine, spinner_async
-from concur.checkers import PrimeResult, check_prime
+from concur.checkers import PrimeResult, check
 from concur.protocols import Queue, Settable, Unit, Waitable
 from concur.spinner import ANSWER
 from concur.timeouts import JOIN_TIMEOUT
@@ -167,7 +167,7 @@ def check_in_turn(n: int, turn: Waitable, then: Settable | None = None) -> Prime
     orders, with events it shares with the pool's workers."""
     if not turn.wait(JOIN_TIMEOUT):
         raise TimeoutError(f'the turn to check {n} did not come within {JOIN_TIMEOUT} s')
-    result = check_prime(n)
+    result = check(n)
     if then is not None:
         then.set()
     return result
