@@ -3,7 +3,7 @@
 - Every test must leave no thread and no child process behind, and tests marked ``cpu`` take
   turns at the cores under pytest-xdist (``concur/testing/guards.py``).
 - A test states its claim through the ``claim`` fixture (``concur/testing/claim.py``), which
-  records its verdict's row; ``report.add(...)`` records a spinner's timeline or a worker chart;
+  records its verdict's row; ``recorder.add(...)`` records a spinner's timeline or a worker chart;
   the end of the run shows them, a section per part of the chapter (``concur/testing/plugin.py``).
 - ``calibrated_prime`` is CPU-bound work sized for this machine, timed once per run (per worker).
 """
@@ -19,7 +19,7 @@ from concur.testing import workload
 
 # The end report (what the tests recorded, in the terminal and in pytest-html's report), the
 # answers to the notes and the reader's predictions that end it, a row there for every test of the
-# chapter that only asserts; the claim and report fixtures a test states its claim with; the
+# chapter that only asserts; the claim and recorder fixtures a test states its claim with; the
 # option that judges a reader's own scripts (--concur-scripts=DIR); the guards every test runs
 # under (no unit left behind, the core locks under pytest-xdist); and pytester, which runs small
 # pytest sessions inside a test: how the suite's own guards are tested.

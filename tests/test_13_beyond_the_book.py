@@ -162,7 +162,7 @@ def needs_subinterpreters() -> None:
         pytest.skip(f'needs {subinterpreters.NEEDS}; this is {machine.describe()}')
 
 
-def test_an_object_reaches_a_subinterpreter_as_a_copy_by_call_and_by_queue(report):
+def test_an_object_reaches_a_subinterpreter_as_a_copy_by_call_and_by_queue(recorder):
     """Interpreters share no objects: an argument of call() and an item of a queue are copied
     into the other interpreter, so a change there never reaches the original, as with a child
     process."""
@@ -191,7 +191,7 @@ def test_an_object_reaches_a_subinterpreter_as_a_copy_by_call_and_by_queue(repor
             'though the sender appended 3 after put()',
             meaning='objects cross between interpreters as copies, never shared',
         ),
-        report=report,
+        recorder=recorder,
         section=SECTION,
         claim='an object reaches a subinterpreter as a copy',
     )

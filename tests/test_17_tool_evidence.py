@@ -75,7 +75,7 @@ def judged(
         judge(
             trial,
             verdict,
-            report=Recorder(recorded, 'test'),
+            recorder=Recorder(recorded, 'test'),
             section=TOOLS,
             claim='a claim',
             cores=2,
@@ -175,7 +175,7 @@ def test_judge_records_a_row_before_it_fails_or_skips(machine_reads, free, outco
         judge(
             lambda: 0,
             lambda *_: Verdict(False, 'm', 'e'),
-            report=Recorder(recorded, 'test'),
+            recorder=Recorder(recorded, 'test'),
             section=TOOLS,
             claim='c',
             cores=2,
@@ -189,10 +189,10 @@ def test_exact_records_the_status_of_its_one_measurement_and_fails_a_contradicti
     recorded: list[tuple[str, object]] = []
     said = Verdict(holds, 'measured', 'expected', meaning='it means something')
     if holds:
-        exact(said, report=Recorder(recorded, 'test'), section=TOOLS, claim='c')
+        exact(said, recorder=Recorder(recorded, 'test'), section=TOOLS, claim='c')
     else:
         with pytest.raises(pytest.fail.Exception, match='expected expected, measured measured'):
-            exact(said, report=Recorder(recorded, 'test'), section=TOOLS, claim='c')
+            exact(said, recorder=Recorder(recorded, 'test'), section=TOOLS, claim='c')
     assert statuses(recorded) == ['passed' if holds else 'failed']
 
 
@@ -261,7 +261,7 @@ BUSY_READS = 0.75
 
 
 @pytest.mark.cpu
-def test_the_control_finds_cores_fewer_free_while_other_processes_spin(report):
+def test_the_control_finds_cores_fewer_free_while_other_processes_spin(recorder):
     """The active control is plain work timed against its best: processes that keep the cores
     busy take the cores' shares away from it."""
     cores = machine.usable_cores()
@@ -282,7 +282,7 @@ def test_the_control_finds_cores_fewer_free_while_other_processes_spin(report):
     judge(
         cores_kept_busy,
         verdict,
-        report=report,
+        recorder=recorder,
         section=TOOLS,
         claim='the control sees cores kept busy by other processes',
         cores=cores,

@@ -81,7 +81,7 @@ def spin_block() -> Usage:
 
 
 @pytest.mark.cpu(cores=1)
-def test_measure_sees_about_one_core_in_a_block_that_spins(report):
+def test_measure_sees_about_one_core_in_a_block_that_spins(recorder):
     """A loop that never waits keeps one core busy for the whole wall time."""
     judge(
         spin_block,
@@ -91,7 +91,7 @@ def test_measure_sees_about_one_core_in_a_block_that_spins(report):
             expected=f'{ONE_CORE[0]} to {ONE_CORE[1]} cores',
             meaning='one thread that never waits uses one core',
         ),
-        report=report,
+        recorder=recorder,
         section=TOOLS,
         claim='Usage sees one core in a block that spins',
         cores=1,
@@ -210,7 +210,7 @@ def busy_thread_beside_a_waiting_one() -> tuple[Usage, int]:
 
 
 @pytest.mark.cpu(cores=1)
-def test_measure_gives_each_thread_its_own_cpu_time(report):
+def test_measure_gives_each_thread_its_own_cpu_time(recorder):
     """psutil reads each OS thread's counters; a thread's id there is its ``native_id``."""
 
     def verdict(measured: tuple[Usage, int], _: Machine) -> Verdict:
@@ -227,7 +227,7 @@ def test_measure_gives_each_thread_its_own_cpu_time(report):
     judge(
         busy_thread_beside_a_waiting_one,
         verdict,
-        report=report,
+        recorder=recorder,
         section=TOOLS,
         claim='Usage gives each thread its own CPU time',
         cores=1,

@@ -73,7 +73,7 @@ def test_is_prime_rejects_the_book_composites_that_have_a_small_factor():
 
 
 @pytest.mark.cpu(cores=1)
-def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here(report):
+def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here(recorder):
     """Timing is_prime on a small prime and scaling by the square root law lands near the target;
     the target is several times the calibration's own timing, so a linear scaling would fall far
     short."""
@@ -92,7 +92,7 @@ def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here(report):
             f'within a factor of {CALIBRATED:g} of the {asked} s asked',
             meaning='the calibration should size the work for this machine',
         ),
-        report=report,
+        recorder=recorder,
         section=TOOLS,
         claim='calibrated_prime sizes the work for this machine',
         cores=1,
@@ -102,7 +102,7 @@ def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here(report):
 
 @pytest.mark.cpu
 @pytest.mark.parametrize('work', list(gil_release.WORK))
-def test_calibrated_rounds_take_about_the_time_asked_here(work, report):
+def test_calibrated_rounds_take_about_the_time_asked_here(work, recorder):
     """Timing a few rounds and scaling linearly lands near the target: each round is the same
     work on the same bytes."""
     asked = BLOCK / 4
@@ -120,7 +120,7 @@ def test_calibrated_rounds_take_about_the_time_asked_here(work, report):
             f'{CALIBRATED:g} of the {asked} s asked',
             meaning='the calibration should size the work for this machine',
         ),
-        report=report,
+        recorder=recorder,
         section=TOOLS,
         claim='calibrated_rounds sizes the work for this machine',
         variant=work,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import concur
-from concur.testing import evidence, pictures, report
+from concur.testing import end_report, evidence, pictures
 from concur.testing.records import SECTIONS, Record, Row, Span, Timeline, WorkerChart
 
 pytest_plugins = ['pytester']
@@ -55,7 +55,7 @@ def made_up() -> list[Record]:
 def test_the_end_report_is_never_wider_than_100_columns_however_long_its_cells():
     """Cells are wrapped to fit their columns, so the widest figures make rows taller, not wider."""
     for width in (100, 80):
-        lines = report.text(made_up(), width=width)
+        lines = end_report.text(made_up(), width=width)
         widest = max(lines, key=len)
         assert len(widest) <= width, f'a line of {len(widest)} characters: {widest!r}'
 
@@ -63,7 +63,7 @@ def test_the_end_report_is_never_wider_than_100_columns_however_long_its_cells()
 def test_the_end_report_has_its_sections_in_the_chapters_order():
     """Records come in the order the tests end (under pytest-xdist, any order); the report puts
     them back in the chapter's."""
-    lines = report.text(made_up())
+    lines = end_report.text(made_up())
     headings = [line.split(' ')[1:-1] for line in lines if line.startswith('--- ')]
     shown = [' '.join(words) for words in headings]
     assert shown == [s for s in SECTIONS if s in shown], f'sections in this order: {shown}'
@@ -72,7 +72,7 @@ def test_the_end_report_has_its_sections_in_the_chapters_order():
 
 def test_a_picture_of_a_section_outside_the_chapters_list_is_shown_after_the_chapter():
     """A record is never dropped: a misspelt section still shows, last, under its own name."""
-    lines = report.text([*made_up(), Timeline('spiners', 'a spinner', 0.1, 0.03, (), 'none')])
+    lines = end_report.text([*made_up(), Timeline('spiners', 'a spinner', 0.1, 0.03, (), 'none')])
     headings = [line for line in lines if line.startswith('--- ')]
     assert headings[-1].startswith('--- spiners '), headings
 
@@ -80,7 +80,7 @@ def test_a_picture_of_a_section_outside_the_chapters_list_is_shown_after_the_cha
 def test_every_verdict_shows_its_status_and_failed_and_skipped_ones_are_kept():
     """A skipped verdict is not evidence and a failed one is news: each row says which it is,
     on the line under its claim."""
-    lines = report.text(made_up())
+    lines = end_report.text(made_up())
     for section, status in [
         ('prime checkers', 'FAILED'),
         ('spinners', 'skipped'),
@@ -95,7 +95,7 @@ def test_every_verdict_shows_its_status_and_failed_and_skipped_ones_are_kept():
 def test_the_ascii_end_report_has_only_ascii_characters():
     """Where the terminal cannot show '█' or '≥', the whole report, pictures and words, falls
     back to plain ASCII."""
-    lines = report.text(made_up(), glyphs=pictures.ASCII)
+    lines = end_report.text(made_up(), glyphs=pictures.ASCII)
     odd = {c for line in lines for c in line if not c.isascii()}
     assert not odd, f'characters beyond ASCII in the ASCII report: {odd}'
     assert any('#' in line for line in lines), 'the ASCII pictures show no frame or bar'
@@ -127,14 +127,16 @@ def test_the_three_questions_come_one_above_another_on_one_time_scale():
     """The first run of each question, in the questions' order, then the other runs; every line
     the same length, for one scale."""
     again = question(1, (0.1,))
-    timelines = report.questions_first([question(3, ()), question(1, ()), again, question(2, ())])
+    timelines = end_report.questions_first(
+        [question(3, ()), question(1, ()), again, question(2, ())]
+    )
     titles = [t.title[:10] for t in timelines]
     assert titles == ['question 1', 'question 2', 'question 3', 'question 1'], titles
     assert timelines[-1] is again
     lines = pictures.timeline_lines(timelines, 100, pictures.UNICODE)
     bars = [line for line in lines if line.startswith('  │')]
     assert len(bars) == 4 and len({line.rindex('│') for line in bars}) == 1, '\n'.join(bars)
-    shown = [line[:10] for line in report.text(made_up()) if line.startswith('question ')]
+    shown = [line[:10] for line in end_report.text(made_up()) if line.startswith('question ')]
     assert shown == ['question 1', 'question 2', 'question 3'], shown
 
 
@@ -177,7 +179,7 @@ def test_counts_read_as_words_one_thread_two_processes(number, thing, words):
 def test_the_html_report_is_well_formed_self_contained_and_has_an_svg_per_picture():
     """CI keeps it as an artifact to open anywhere: nothing in it may need the network."""
     records = made_up()
-    fragment = report.html(records, 'CPython')
+    fragment = end_report.html(records, 'CPython')
     root = ET.fromstring(fragment)  # fails on anything not well-formed
     drawn = sum(isinstance(r, (Timeline, WorkerChart)) for r in records)
     assert len(root.findall('.//svg')) == drawn, f'expected an <svg> for each of {drawn} pictures'
@@ -207,36 +209,36 @@ import pytest
 from concur.testing.records import Recorder, Row, Span, Timeline, WorkerChart
 
 @pytest.fixture
-def report(request):
+def recorder(request):
     return Recorder(request.node.user_properties, request.node.nodeid)
 
-def test_spins(report):
-    report.add(Row('spinners', 'a spinner spins', 'thread', 'passed', '3 frames', '3 frames', ''))
-    report.add(Timeline('spinners', 'a thread spinner', 0.1, 0.03, (0, 0.03, 0.06), 'every 30 ms'))
+def test_spins(recorder):
+    recorder.add(Row('spinners', 'a spinner spins', 'thread', 'passed', '3 frames', '3 frames', ''))
+    recorder.add(Timeline('spinners', 'a thread spinner', 0.1, 0.03, (0, 0.03, 0.06), '30 ms'))
 
-def test_checks(report):
+def test_checks(recorder):
     spans = (Span('process 1', 7, 0.0, 0.1), Span('process 2', 11, 0.0, 0.1))
-    report.add(WorkerChart('prime checkers', '2 processes checking 2 numbers', spans))
+    recorder.add(WorkerChart('prime checkers', '2 processes checking 2 numbers', spans))
 
-def test_skips(report):
-    report.add(Row('CPU use', 'a skipped claim', '', 'skipped', 'busy', '1 core', ''))
+def test_skips(recorder):
+    recorder.add(Row('CPU use', 'a skipped claim', '', 'skipped', 'busy', '1 core', ''))
     pytest.skip('the machine was busy')
 
-def test_asks_the_three_questions(report):
+def test_asks_the_three_questions(recorder):
     for number, frames in [(3, ()), (1, (0, 0.03, 0.06)), (2, (0.01, 0.045))]:
         title = f'question {number}: a spinner'
-        report.add(Timeline("the GIL's three questions", title, 0.1, 0.03, frames, 'often'))
+        recorder.add(Timeline("the GIL's three questions", title, 0.1, 0.03, frames, 'often'))
 
 @pytest.fixture
-def busy_machine(report):
-    report.add(Row('CPU use', 'a claim skipped by its fixture', '', 'skipped', 'busy', '', ''))
+def busy_machine(recorder):
+    recorder.add(Row('CPU use', 'a claim skipped by its fixture', '', 'skipped', 'busy', '', ''))
     pytest.skip('no core was free')
 
 def test_skipped_in_setup(busy_machine):
     pass
 
-def test_fails(report):
-    report.add(Row('CPU use', 'a failed claim', '', 'failed', '2 cores', '1 core', ''))
+def test_fails(recorder):
+    recorder.add(Row('CPU use', 'a failed claim', '', 'failed', '2 cores', '1 core', ''))
     pytest.fail('contradicted')
 """
 
@@ -399,19 +401,19 @@ import pytest
 from concur.testing.records import Recorder, Row
 
 @pytest.fixture
-def report(request):
+def recorder(request):
     return Recorder(request.node.user_properties, request.node.nodeid)
 
-def test_first(report):
-    report.add(Row('CPU use', '{name} first', '', 'passed', '', '', ''))
+def test_first(recorder):
+    recorder.add(Row('CPU use', '{name} first', '', 'passed', '', '', ''))
 
 @pytest.mark.parametrize('n', [3, 1, 2])
 @pytest.mark.parametrize('model', ['threads', 'procs'])
-def test_second(report, model, n):
-    report.add(Row('CPU use', '{name} second', f'{{model}} {{n}}', 'passed', '', '', ''))
+def test_second(recorder, model, n):
+    recorder.add(Row('CPU use', '{name} second', f'{{model}} {{n}}', 'passed', '', '', ''))
 
-def test_third(report):
-    report.add(Row('CPU use', '{name} third', '', 'passed', '', '', ''))
+def test_third(recorder):
+    recorder.add(Row('CPU use', '{name} third', '', 'passed', '', '', ''))
 """
 SHUFFLING_CONFTEST = """
 import random

@@ -95,7 +95,7 @@ def answer_problem(ran: Ran, answer: re.Pattern[str]) -> str:
     return ''
 
 
-def frozen(ran: Ran, start: float, end: float, why: str, report: Recorder, claim: str) -> None:
+def frozen(ran: Ran, start: float, end: float, why: str, recorder: Recorder, claim: str) -> None:
     """Fail at once, exactly, a spinner that wrote no frame while the work ran: no machine load
     stops a waiting spinner for many of its intervals together, so no trial could show better."""
     __tracebackhide__ = True
@@ -107,7 +107,7 @@ def frozen(ran: Ran, start: float, end: float, why: str, report: Recorder, claim
                 expected=f'a frame every {1000 * INTERVAL:g} ms',
                 meaning=why,
             ),
-            report=report,
+            recorder=recorder,
             section=SECTION,
             claim=claim,
             variant=ran.name,
@@ -115,7 +115,7 @@ def frozen(ran: Ran, start: float, end: float, why: str, report: Recorder, claim
 
 
 def judge_spinner(
-    report: Recorder,
+    recorder: Recorder,
     path: Path,
     *,
     claim: str,
@@ -134,7 +134,7 @@ def judge_spinner(
     __tracebackhide__ = True
     trial = partial(programs.run, path, waiting_for='its answer line, the last', expects=expects)
     first = trial()
-    frozen(first, *span(first), why, report, claim)
+    frozen(first, *span(first), why, recorder, claim)
     problem = answer_problem(first, answer) or units(first)
     exact(
         Verdict(
@@ -144,7 +144,7 @@ def judge_spinner(
             'its model',
             meaning="the program must end as the chapter's does",
         ),
-        report=report,
+        recorder=recorder,
         section=SECTION,
         claim=f'{claim}: its answer and its units',
         variant=path.name,
@@ -157,7 +157,7 @@ def judge_spinner(
     judge(
         first_then(first, trial),
         verdict,
-        report=report,
+        recorder=recorder,
         section=SECTION,
         claim=claim,
         variant=path.name,
@@ -236,13 +236,13 @@ SPINNERS = {
 @pytest.mark.cpu(cores=1)
 @pytest.mark.parametrize('model', list(SPINNERS))
 def test_your_spinner_shows_a_frame_every_tenth_of_a_second_while_its_work_sleeps(
-    model, reader_scripts, report
+    model, reader_scripts, recorder
 ):
     """L1. While the work sleeps nothing holds the spinner back: a frame every 0.1 s, then the
     answer on a line left blank; the process spinner does it from a child process."""
     spinner = SPINNERS[model]
     judge_spinner(
-        report,
+        recorder,
         programs.script(reader_scripts, spinner.file),
         claim=f'your {model} spinner shows a frame every 0.1 s while its work sleeps',
         answer=ANSWER_42,
@@ -259,12 +259,12 @@ def test_your_spinner_shows_a_frame_every_tenth_of_a_second_while_its_work_sleep
 
 @pytest.mark.cpu
 def test_your_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
-    reader_scripts, report
+    reader_scripts, recorder
 ):
     """Question 1. The child process has its own interpreter and GIL: is_prime in the parent
     cannot hold it back."""
     judge_spinner(
-        report,
+        recorder,
         programs.script(reader_scripts, 'spinner_prime_proc.py'),
         claim='your process spinner keeps its full rate while the parent runs is_prime',
         answer=ANSWER,
@@ -277,13 +277,13 @@ def test_your_process_spinner_keeps_full_rate_while_the_parent_runs_is_prime(
 
 @pytest.mark.cpu
 def test_your_thread_spinner_still_spins_lagging_while_the_main_thread_runs_is_prime(
-    reader_scripts, report
+    reader_scripts, recorder
 ):
     """Question 2. The spinner thread waits for the GIL after each interval; CPython makes the
     busy main thread hand it over one switch interval later: frames keep coming, a little late."""
     switch = 1000 * switch_delay()
     judge_spinner(
-        report,
+        recorder,
         programs.script(reader_scripts, 'spinner_prime_thread.py'),
         claim='your thread spinner still spins, lagging, while the main thread runs is_prime',
         answer=ANSWER,
@@ -295,7 +295,7 @@ def test_your_thread_spinner_still_spins_lagging_while_the_main_thread_runs_is_p
     )
 
 
-def judge_no_frame(report: Recorder, path: Path, *, claim: str, answer: re.Pattern[str]) -> None:
+def judge_no_frame(recorder: Recorder, path: Path, *, claim: str, answer: re.Pattern[str]) -> None:
     """Judge "no frame until the work ends": one run is the evidence (``exact``)."""
     __tracebackhide__ = True
     ran = programs.run(path, waiting_for='its answer line, the last', expects=CANCELS)
@@ -319,7 +319,7 @@ def judge_no_frame(report: Recorder, path: Path, *, claim: str, answer: re.Patte
             if shown
             else 'the program did not answer right',
         ),
-        report=report,
+        recorder=recorder,
         section=SECTION,
         claim=claim,
         variant=path.name,
@@ -333,12 +333,12 @@ def judge_no_frame(report: Recorder, path: Path, *, claim: str, answer: re.Patte
 
 @pytest.mark.cpu(cores=1)
 def test_your_broken_coroutine_spinner_shows_no_frame_until_is_prime_returns(
-    reader_scripts, report
+    reader_scripts, recorder
 ):
     """Question 3. is_prime called in a coroutine never awaits: the loop cannot run the spinner
     until it returns, and then the supervisor cancels a task that never started."""
     judge_no_frame(
-        report,
+        recorder,
         programs.script(reader_scripts, 'spinner_prime_async_broken.py'),
         claim='your coroutine spinner shows no frame until is_prime returns',
         answer=ANSWER,
@@ -346,12 +346,12 @@ def test_your_broken_coroutine_spinner_shows_no_frame_until_is_prime_returns(
 
 
 @pytest.mark.cpu(cores=1)
-def test_your_napping_coroutine_spinner_spins_again(reader_scripts, report):
+def test_your_napping_coroutine_spinner_spins_again(reader_scripts, recorder):
     """The fix: an is_prime that awaits asyncio.sleep(0) every so many divisions lets the loop run
     the spinner there; a frame may wait for the chunk that runs when it falls due, so the claim
     is the spinning, at half the rate at least, not the full rate."""
     judge_spinner(
-        report,
+        recorder,
         programs.script(reader_scripts, 'spinner_prime_async_nap.py'),
         claim='your coroutine spinner spins again when is_prime naps',
         answer=ANSWER,
@@ -368,10 +368,12 @@ def test_your_napping_coroutine_spinner_spins_again(reader_scripts, report):
 
 
 @pytest.mark.cpu(cores=1)
-def test_your_experiment_spinner_is_frozen_while_time_sleep_blocks_the_loop(reader_scripts, report):
+def test_your_experiment_spinner_is_frozen_while_time_sleep_blocks_the_loop(
+    reader_scripts, recorder
+):
     """L3. time.sleep in a coroutine blocks the thread, and so the event loop: no frame."""
     judge_no_frame(
-        report,
+        recorder,
         programs.script(reader_scripts, 'spinner_async_experiment.py'),
         claim='your experiment shows no frame while time.sleep blocks the loop',
         answer=ANSWER_42,
@@ -390,7 +392,7 @@ def expected_numbers(sequential: Ran, numbers: tuple[Number, ...]) -> dict[int, 
     return {n: miller_rabin(n) for n, _ in sequential.results()}
 
 
-def check_results(ran: Ran, expected: dict[int, bool], report: Recorder) -> None:
+def check_results(ran: Ran, expected: dict[int, bool], recorder: Recorder) -> None:
     """Each number checked once, with the right verdict: one run is the evidence."""
     __tracebackhide__ = True
     times = collections.Counter(n for n, _ in ran.results())
@@ -417,14 +419,14 @@ def check_results(ran: Ran, expected: dict[int, bool], report: Recorder) -> None
             expected=f'each of the {len(expected)} numbers once, with its verdict, then the total',
             meaning='a checker must report every number it was given, once, and right',
         ),
-        report=report,
+        recorder=recorder,
         section=SECTION,
         claim='your checker checks every number once, with the right verdict',
         variant=ran.name,
     )
 
 
-def check_units(ran: Ran, unit: str, count: int, report: Recorder) -> None:
+def check_units(ran: Ran, unit: str, count: int, recorder: Recorder) -> None:
     """The checker ran ``count`` workers at once: threads of its process, or child processes."""
     __tracebackhide__ = True
     seen = ran.most_threads - 1 if unit == 'threads' else ran.most_children
@@ -437,7 +439,7 @@ def check_units(ran: Ran, unit: str, count: int, report: Recorder) -> None:
             meaning=f'the workers ran one after another: start all {count}, and only then wait '
             'for their results',
         ),
-        report=report,
+        recorder=recorder,
         section=SECTION,
         claim=f'your checker runs {count} {unit} at once',
         variant=ran.name,
@@ -512,14 +514,14 @@ def race(
 
 
 def first_checked(
-    versus: Versus, numbers: tuple[Number, ...], unit: str, workers: int, report: Recorder
+    versus: Versus, numbers: tuple[Number, ...], unit: str, workers: int, recorder: Recorder
 ) -> None:
     """The exact claims, on the first trial: every number once, right, and the workers at once."""
     __tracebackhide__ = True
     expected = expected_numbers(versus.before, numbers)
-    check_results(versus.before, expected, report)
-    check_results(versus.run, expected, report)
-    check_units(versus.run, unit, workers, report)
+    check_results(versus.before, expected, recorder)
+    check_results(versus.run, expected, recorder)
+    check_units(versus.run, unit, workers, recorder)
 
 
 @pytest.mark.cpu
@@ -542,7 +544,7 @@ def test_your_threads_py_is_no_faster_than_your_sequential_py_under_the_gil(
         time_start=False,
     )
     first = trial()
-    first_checked(first, numbers, 'threads', workers, claim.report)
+    first_checked(first, numbers, 'threads', workers, claim.recorder)
     again = first_then(first, trial)
     claim.judge(
         lambda: together(again(), 'threads', workers),
@@ -569,7 +571,7 @@ def test_your_process_checker_is_faster_than_your_sequential_py_on_free_cores(
         time_start=True,
     )
     first = trial()
-    first_checked(first, numbers, 'processes', workers, claim.report)
+    first_checked(first, numbers, 'processes', workers, claim.recorder)
     again = first_then(first, trial)
     claim.judge(
         lambda: together(again(), 'processes', workers),

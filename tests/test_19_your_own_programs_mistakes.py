@@ -38,15 +38,15 @@ def folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def report(request: pytest.FixtureRequest) -> records.Recorder:
+def recorder(request: pytest.FixtureRequest) -> records.Recorder:
     """A recorder of its own: the verdicts of these runs are not this run's findings."""
     return records.Recorder([], request.node.nodeid)
 
 
 @pytest.fixture
-def claim(request: pytest.FixtureRequest, report: records.Recorder) -> Claim:
+def claim(request: pytest.FixtureRequest, recorder: records.Recorder) -> Claim:
     """A claim of that recorder's, in the section of the claims about the reader's programs."""
-    return Claim(report, claims19.SECTION, request.node.name, '', machine.usable_cores())
+    return Claim(recorder, claims19.SECTION, request.node.name, '', machine.usable_cores())
 
 
 @pytest.fixture
@@ -88,13 +88,15 @@ def left_running(folder: Path) -> list[int]:
     return left
 
 
-def test_a_thread_spinner_that_never_checks_its_event_fails_as_a_hang(folder, report, short_bound):
+def test_a_thread_spinner_that_never_checks_its_event_fails_as_a_hang(
+    folder, recorder, short_bound
+):
     """The supervisor sets the Event and joins the spinner, which never looks: it spins on."""
     put(folder, 'spinner_thread_never_checks_its_event', 'spinner_thread.py')
     message = failure(
         lambda: (
             claims19.test_your_spinner_shows_a_frame_every_tenth_of_a_second_while_its_work_sleeps(
-                'thread', folder, report
+                'thread', folder, recorder
             )
         )
     )
@@ -103,13 +105,15 @@ def test_a_thread_spinner_that_never_checks_its_event_fails_as_a_hang(folder, re
     assert not left_running(folder)
 
 
-def test_a_coroutine_spinner_whose_supervisor_calls_time_sleep_fails_with_no_frame(folder, report):
+def test_a_coroutine_spinner_whose_supervisor_calls_time_sleep_fails_with_no_frame(
+    folder, recorder
+):
     """time.sleep in the supervisor blocks the event loop: the spinner task never runs."""
     put(folder, 'spinner_async_supervisor_calls_time_sleep', 'spinner_async.py')
     message = failure(
         lambda: (
             claims19.test_your_spinner_shows_a_frame_every_tenth_of_a_second_while_its_work_sleeps(
-                'async', folder, report
+                'async', folder, recorder
             )
         )
     )
@@ -144,21 +148,21 @@ def test_a_threads_py_that_joins_each_thread_before_the_next_fails_on_threads_at
     assert 'measured at most 1 worker threads alive at once' in message
 
 
-def test_a_missing_script_skips_naming_the_file_looked_for(tmp_path, report):
+def test_a_missing_script_skips_naming_the_file_looked_for(tmp_path, recorder):
     with pytest.raises(pytest.skip.Exception) as skipped:
         claims19.test_your_experiment_spinner_is_frozen_while_time_sleep_blocks_the_loop(
-            tmp_path, report
+            tmp_path, recorder
         )
     assert f'no spinner_async_experiment.py under {tmp_path}' in str(skipped.value)
 
 
-def test_a_hanging_script_fails_at_its_bound_saying_what_was_awaited(folder, report, short_bound):
+def test_a_hanging_script_fails_at_its_bound_saying_what_was_awaited(folder, recorder, short_bound):
     (folder / 'spinner_async_experiment.py').write_text(
         'import threading\nprint("waiting for nothing")\nthreading.Event().wait()\n'
     )
     message = failure(
         lambda: claims19.test_your_experiment_spinner_is_frozen_while_time_sleep_blocks_the_loop(
-            folder, report
+            folder, recorder
         )
     )
     assert f'still running {short_bound:g} s after it started' in message
@@ -166,22 +170,24 @@ def test_a_hanging_script_fails_at_its_bound_saying_what_was_awaited(folder, rep
     assert not left_running(folder)
 
 
-def test_a_crashing_script_fails_with_the_last_lines_of_its_stderr(folder, report):
+def test_a_crashing_script_fails_with_the_last_lines_of_its_stderr(folder, recorder):
     (folder / 'spinner_async_experiment.py').write_text('def slow():\n    return 1 / 0\n\nslow()\n')
     message = failure(
         lambda: claims19.test_your_experiment_spinner_is_frozen_while_time_sleep_blocks_the_loop(
-            folder, report
+            folder, recorder
         )
     )
     assert 'crashed (exit status 1)' in message and 'ZeroDivisionError' in message
 
 
-def test_the_right_programs_pass_the_claims_one_run_decides(folder, report):
+def test_the_right_programs_pass_the_claims_one_run_decides(folder, recorder):
     """The claims that one run decides (``exact``) pass on the right programs."""
     claims19.test_your_broken_coroutine_spinner_shows_no_frame_until_is_prime_returns(
-        folder, report
+        folder, recorder
     )
-    claims19.test_your_experiment_spinner_is_frozen_while_time_sleep_blocks_the_loop(folder, report)
+    claims19.test_your_experiment_spinner_is_frozen_while_time_sleep_blocks_the_loop(
+        folder, recorder
+    )
 
 
 def test_the_checkers_check_the_specs_numbers_in_place_of_their_own(folder, numbers):

@@ -52,13 +52,13 @@ FIGURES = {
 SKIPPED = []
 
 @pytest.fixture
-def report(request):
+def recorder(request):
     return Recorder(request.node.user_properties, request.node.nodeid)
 
-def test_records_every_claim(report):
+def test_records_every_claim(recorder):
     for key, figures in FIGURES.items():
         status = 'skipped' if key in SKIPPED else 'passed'
-        report.add(Row('CPU use', f'claim {key}', '', status, 'm', 'e', '', key=key,
+        recorder.add(Row('CPU use', f'claim {key}', '', status, 'm', 'e', '', key=key,
                        figures=figures))
 """
 RIGHT = {

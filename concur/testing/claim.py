@@ -1,4 +1,4 @@
-"""The ``claim`` fixture, and ``report``, where a test records its rows: a test states its trial
+"""The ``claim`` fixture, and ``recorder``, where a test records its rows: a test states its trial
 and its verdict; the rest is read from where it is already written once.
 
 - the claim's sentence is the test's name, the section its module's ``SECTION``, the variant
@@ -29,7 +29,7 @@ T = TypeVar('T')
 class Claim:
     """One test's claim, and the ways to reach its verdict (see ``concur.testing.evidence``)."""
 
-    report: Recorder
+    recorder: Recorder
     section: str
     sentence: str
     variant: str
@@ -55,7 +55,7 @@ class Claim:
         return evidence.judge(
             trial,
             verdict,
-            report=self.report,
+            recorder=self.recorder,
             section=self.section,
             claim=self.sentence,
             variant=self.variant,
@@ -71,7 +71,7 @@ class Claim:
         __tracebackhide__ = True
         evidence.exact(
             said,
-            report=self.report,
+            recorder=self.recorder,
             section=self.section,
             claim=self.sentence,
             variant=self.variant,
@@ -83,23 +83,27 @@ class Claim:
         """Skip a claim this run cannot measure at all, leaving its row."""
         __tracebackhide__ = True
         evidence.skip(
-            why, report=self.report, section=self.section, claim=self.sentence, variant=self.variant
+            why,
+            recorder=self.recorder,
+            section=self.section,
+            claim=self.sentence,
+            variant=self.variant,
         )
 
 
 @pytest.fixture
-def report(request: pytest.FixtureRequest) -> Recorder:
+def recorder(request: pytest.FixtureRequest) -> Recorder:
     """Where a test records its verdicts, timelines and worker charts for the end report."""
     return Recorder(request.node.user_properties, request.node.nodeid)
 
 
 @pytest.fixture
-def claim(request: pytest.FixtureRequest, report: Recorder) -> Claim:
+def claim(request: pytest.FixtureRequest, recorder: Recorder) -> Claim:
     """The test's claim, stated by its name, module, parameters and marker."""
     marker = request.node.get_closest_marker('cpu')
     cores = None if marker is None else marker.kwargs.get('cores', machine.usable_cores())
     return Claim(
-        report,
+        recorder,
         getattr(request.module, 'SECTION', ''),
         claim_of(request.node),
         variant_of(request.node),

@@ -106,7 +106,7 @@ def judge(
     trial: Callable[[], T],
     verdict: Callable[[T, Machine], Verdict],
     *,
-    report: Recorder,
+    recorder: Recorder,
     section: str,
     claim: str,
     variant: str = '',
@@ -130,7 +130,7 @@ def judge(
             f'this machine cannot show that {claim}: it gives this process one usable core, and '
             'units that gain nothing from running at once prove it only where a second core '
             'was there for them to gain',
-            report=report,
+            recorder=recorder,
             section=section,
             claim=claim,
             variant=variant,
@@ -146,18 +146,18 @@ def judge(
         if said.holds and (not needs_quiet or reads_cpu_time and reading.quiet(cores, False)):
             # The machine's readings decided nothing unless the pass needed a quiet machine.
             shown = reading if needs_quiet else None
-            return _passed(report, section, claim, variant, said, shown, value, pictures, key)
+            return _passed(recorder, section, claim, variant, said, shown, value, pictures, key)
         reading = Machine(reading.usable, reading.others, reading.suite, free_cores())
         said = verdict(value, reading)
         tried.append((said, reading))
         quiet = reading.quiet(cores, active=not reads_cpu_time)
         if said.holds and quiet:
-            return _passed(report, section, claim, variant, said, reading, value, pictures, key)
+            return _passed(recorder, section, claim, variant, said, reading, value, pictures, key)
         if said.holds is False and quiet:
             contradictions += 1
             if contradictions == CONTRADICTIONS_TO_FAIL:
-                _record(report, section, claim, variant, 'failed', said, reading, key)
-                report_pictures(report, pictures(value))
+                _record(recorder, section, claim, variant, 'failed', said, reading, key)
+                record_pictures(recorder, pictures(value))
                 pytest.fail(
                     f'expected {said.expected}, measured {said.measured}'
                     f'{_compared(said)}: {said.meaning} '
@@ -166,8 +166,8 @@ def judge(
                     pytrace=False,
                 )
     said, reading = tried[-1]
-    _record(report, section, claim, variant, 'skipped', said, reading, key)
-    report_pictures(report, pictures(value))
+    _record(recorder, section, claim, variant, 'skipped', said, reading, key)
+    record_pictures(recorder, pictures(value))
     decided = [
         _undecided(s, r, cores, pass_needs_quiet or s.needs_quiet, reads_cpu_time) for s, r in tried
     ]
@@ -204,21 +204,21 @@ def _undecided(
     return f'this contradicts the claim, but the machine was busy: {busy}'
 
 
-def skip(why: str, *, report: Recorder, section: str, claim: str, variant: str = '') -> None:
+def skip(why: str, *, recorder: Recorder, section: str, claim: str, variant: str = '') -> None:
     """Skip a claim that this run cannot measure at all, leaving its row: ``why`` says the
     condition that decided it."""
     __tracebackhide__ = True
-    report.add(Row(section, claim, variant, 'skipped', f'not measured: {why}', '', ''))
+    recorder.add(Row(section, claim, variant, 'skipped', f'not measured: {why}', '', ''))
     pytest.skip(why)
 
 
-def report_pictures(report: Recorder, pictures: Iterable[Record]) -> None:
+def record_pictures(recorder: Recorder, pictures: Iterable[Record]) -> None:
     for picture in pictures:
-        report.add(picture)
+        recorder.add(picture)
 
 
 def _passed(
-    report: Recorder,
+    recorder: Recorder,
     section: str,
     claim: str,
     variant: str,
@@ -228,8 +228,8 @@ def _passed(
     pictures: Callable[[T], Iterable[Record]],
     key: str,
 ) -> T:
-    _record(report, section, claim, variant, 'passed', said, reading, key)
-    report_pictures(report, pictures(value))
+    _record(recorder, section, claim, variant, 'passed', said, reading, key)
+    record_pictures(recorder, pictures(value))
     return value
 
 
@@ -238,7 +238,7 @@ def _compared(said: Verdict) -> str:
 
 
 def _record(
-    report: Recorder,
+    recorder: Recorder,
     section: str,
     claim: str,
     variant: str,
@@ -250,7 +250,7 @@ def _record(
     """Record a verdict's row; ``reading``: the machine's readings, where they decided it."""
     machine_words = reading.words() if reading is not None else ''
     compared = '; '.join(part for part in (said.compared_with, machine_words) if part)
-    report.add(
+    recorder.add(
         Row(
             section,
             claim,
@@ -375,7 +375,7 @@ def _time_in_processes(count: int, steps: int) -> list[float]:
 def exact(
     said: Verdict,
     *,
-    report: Recorder,
+    recorder: Recorder,
     section: str,
     claim: str,
     variant: str = '',
@@ -386,8 +386,8 @@ def exact(
     count of frames that must be 0, an order, a value): one measurement is the evidence."""
     __tracebackhide__ = True
     status = 'passed' if said.holds else 'failed'
-    _record(report, section, claim, variant, status, said, None, key)
-    report_pictures(report, pictures)
+    _record(recorder, section, claim, variant, status, said, None, key)
+    record_pictures(recorder, pictures)
     if not said.holds:
         pytest.fail(
             f'expected {said.expected}, measured {said.measured}{_compared(said)}: {said.meaning}',

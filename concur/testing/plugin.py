@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from concur import machine
-from concur.testing import answers, pictures, records, report
+from concur.testing import answers, end_report, pictures, records
 
 STATUS_MARKUP = {'passed': {'green': True}, 'FAILED': {'red': True, 'bold': True}}
 STATUS_MARKUP['skipped'] = {'yellow': True}
@@ -107,7 +107,7 @@ class EndReport:
         if not found and not self._config.stash.get(answers.PREDICTIONS, None):
             return
         writer = terminalreporter._tw
-        width = min(report.WIDTH, writer.fullwidth)
+        width = min(end_report.WIDTH, writer.fullwidth)
 
         def paint(cell: str) -> str:
             return writer.markup(cell, **STATUS_MARKUP.get(cell.strip(), {}))
@@ -115,17 +115,17 @@ class EndReport:
         terminalreporter.write_sep('=', 'what this machine showed', fullwidth=width)
         terminalreporter.write_line(machine.describe())
         glyphs = self._glyphs(terminalreporter)
-        for line in report.text(found, width=width, glyphs=glyphs, paint=paint):
+        for line in end_report.text(found, width=width, glyphs=glyphs, paint=paint):
             terminalreporter.write_line(line)
         for line in answers.closing(self._config, found, width):
             terminalreporter.write_line(
-                line if glyphs is pictures.UNICODE else report.to_ascii(line)
+                line if glyphs is pictures.UNICODE else end_report.to_ascii(line)
             )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         path = self._config.getoption('concur_svg')
         if path and not hasattr(self._config, 'workerinput'):  # the xdist controller writes it
-            drawn = report.questions(self.records())
+            drawn = end_report.questions(self.records())
             if drawn:
                 Path(path).write_text(pictures.svg_document(drawn), encoding='utf-8')
 
@@ -140,5 +140,5 @@ class EndReport:
         """pytest-html (``--html=PATH``): the end report, above its table of every test."""
         found = self.records()
         if found:
-            postfix.append(report.html(found, machine.describe()))
-        postfix.append(answers.html(self._config, found, report.WIDTH))
+            postfix.append(end_report.html(found, machine.describe()))
+        postfix.append(answers.html(self._config, found, end_report.WIDTH))

@@ -1,7 +1,7 @@
 """What a test measured, kept for the end report: rows of verdicts, spinner timelines, worker
 charts.
 
-A test records through the ``report`` fixture: ``report.add(Row(...))``, and likewise a
+A test records through the ``recorder`` fixture: ``recorder.add(Row(...))``, and likewise a
 ``Timeline`` or a ``WorkerChart``. Records travel as plain dicts in the test report's
 ``user_properties``, so that they reach the end of the run under pytest-xdist too, and are read
 back with ``load``.
