@@ -7,6 +7,9 @@ conftest.py and loaded by name (``-p concur.testing.guards``) where the suite te
 - Tests marked ``cpu`` measure CPU time or speed; under pytest-xdist they take turns, holding a
   lock file per core they need (``pytest_runtest_protocol``), so that they never compete with
   each other for the cores.
+- Under pytest-xdist's default ``load`` mode (and ``loadgroup``), the tests marked
+  ``xdist_group`` with one name run on one worker, and while they do, the other workers run no
+  test marked ``cpu`` (``concur/testing/scheduling.py``).
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# Under pytest-xdist, the folder of the run's core locks: made by the controller when it starts
-# its first worker, handed to each worker in its workerinput, removed at the end of the run.
+# Under pytest-xdist, the run's shared folder (its core locks, what its workers collected):
+# made by the controller when it starts its first worker, handed to each worker in its
+# workerinput, removed at the end of the run.
 CORE_LOCKS = pytest.StashKey[Path]()
 # How often a test waiting for a lock tries it again (seconds): a hand-over costs half of it.
 LOCK_POLL = 0.005
@@ -56,6 +60,25 @@ def pytest_configure_node(node: Any) -> None:  # xdist's WorkerController: no ty
         config.stash[CORE_LOCKS] = folder
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     node.workerinput['concur_core_locks'] = str(config.stash[CORE_LOCKS])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    worker = getattr(config, 'workerinput', None)
+    if worker is not None:
+        from concur.testing import scheduling
+
+        scheduling.write_collected(Path(worker['concur_core_locks']), worker['workerid'], items)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """pytest-xdist's ``load`` mode, with the tests of a group sent to one worker together, and
+    no test that measures sent to another worker while they run."""
+    if config.getoption('dist') not in ('load', 'loadgroup'):
+        return None
+    from concur.testing import scheduling
+
+    return scheduling.GroupsApart(config, log, config.stash[CORE_LOCKS])
 
 
 @pytest.hookimpl(wrapper=True)
