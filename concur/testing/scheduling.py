@@ -8,11 +8,15 @@ time or CPU (marked ``cpu``) would run beside it, on cores it takes. So a group 
 first, and until its last test has ended (its shared fixtures torn down), the other workers are
 given only tests that measure nothing.
 
+A worker given a test that needs every core is given the next such test too, while any is left:
+the core locks (``guards.py``) then stay held from one to the next, rather than each waiting for
+a one-core test of another worker to end while the other cores idle.
+
 pytest-xdist's own ``--dist loadgroup`` sends a group to one worker by adding the group's name to
 each test's id, which pytest 9.2 no longer lets a plugin change, so that mode sends each test
-alone. The controller sees only the tests' ids: each worker writes the groups and the ``cpu``
-tests it collected to the run's shared folder (``guards.py``), where the controller reads them
-once every worker has collected.
+alone. The controller sees only the tests' ids: each worker writes what it collected (the
+groups, the ``cpu`` tests, those that need every core) to the run's shared folder
+(``guards.py``), where the controller reads it once every worker has collected.
 """
 
 from __future__ import annotations
@@ -24,22 +28,27 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
-# The file in the run's shared folder that says which tests are grouped, and which measure.
+from concur.testing import guards
+
+# The file in the run's shared folder that says which tests are grouped, which measure, and which
+# of those need every core.
 COLLECTED_FILE = 'collected.json'
 
 
 def write_collected(folder: Path, worker: str, items: list[pytest.Item]) -> None:
-    """Record each collected test's group (``xdist_group``, named as pytest-xdist names it) and
-    whether it is marked ``cpu``. Every worker collects the same tests, so whichever replaces the
-    file last writes the same record."""
+    """Record each collected test's group (``xdist_group``, named as pytest-xdist names it),
+    whether it is marked ``cpu``, and whether it needs every core. Every worker collects the same
+    tests, so whichever replaces the file last writes the same record."""
     groups = {}
     for item in items:
         marker = item.get_closest_marker('xdist_group')
         if marker is not None:
             groups[item.nodeid] = str(marker.args[0] if marker.args else marker.kwargs['name'])
     timed = [item.nodeid for item in items if item.get_closest_marker('cpu') is not None]
+    every = [item.nodeid for item in items if guards.needs_every_core(item)]
     written = folder / f'{COLLECTED_FILE}.{worker}'
-    written.write_text(json.dumps({'groups': groups, 'timed': timed}), encoding='utf-8')
+    collected = {'groups': groups, 'timed': timed, 'every_core': every}
+    written.write_text(json.dumps(collected), encoding='utf-8')
     written.replace(folder / COLLECTED_FILE)
 
 
@@ -52,6 +61,8 @@ class GroupsApart(LoadScopeScheduling):  # type: ignore[misc]
         self._folder = folder
         self._groups: dict[str, str] | None = None
         self._timed: set[str] = set()
+        self._every_core: set[str] = set()
+        self._last: dict[Any, str] = {}  # the scope a worker was given last
 
     def _split_scope(self, nodeid: str) -> str:
         if self._groups is None:  # first asked once every worker has collected
@@ -59,6 +70,7 @@ class GroupsApart(LoadScopeScheduling):  # type: ignore[misc]
             collected = json.loads(file.read_text(encoding='utf-8'))
             self._groups = {test: f'group {name}' for test, name in collected['groups'].items()}
             self._timed = set(collected['timed'])
+            self._every_core = set(collected['every_core'])
         return self._groups.get(nodeid, nodeid)
 
     def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
@@ -80,13 +92,17 @@ class GroupsApart(LoadScopeScheduling):  # type: ignore[misc]
             self._assign_work_unit(node)
 
     def _assign_work_unit(self, node: Any) -> None:
-        """Give ``node`` the first scope waiting, or while another worker runs a group, the first
-        that measures nothing; or nothing, until that group ends."""
+        """Give ``node`` the first scope waiting; while another worker runs a group, the first
+        that measures nothing, or nothing until that group ends; after a test that needs every
+        core, the next such test."""
         scope = next(iter(self.workqueue))
         if self._group_elsewhere(node):
             scope = next((s for s, tests in self.workqueue.items() if self._quiet(tests)), '')
             if not scope:
                 return
+        elif self._last.get(node) in self._every_core:
+            scope = next((s for s in self.workqueue if s in self._every_core), scope)
+        self._last[node] = scope
         work_unit = self.workqueue.pop(scope)
         self.assigned_work.setdefault(node, {})[scope] = work_unit
         collection = self.registered_collections[node]
