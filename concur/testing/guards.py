@@ -29,7 +29,7 @@ import pytest
 from filelock import FileLock, Timeout
 
 from concur import machine
-from concur.testing import measure
+from concur.testing import evidence, measure
 from concur.timeouts import LEAK_GRACE
 
 
@@ -44,15 +44,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# Under pytest-xdist, the run's shared folder (its core locks, what its workers collected):
-# made by the controller when it starts its first worker, handed to each worker in its
-# workerinput, removed at the end of the run.
+# Under pytest-xdist, the run's shared folder (its core locks, what its workers collected, the
+# start of the evidence's control): made by the controller when it starts its first worker,
+# handed to each worker in its workerinput, removed at the end of the run.
 CORE_LOCKS = pytest.StashKey[Path]()
 # How often a test waiting for a lock tries it again (seconds): every LOCK_POLL at first, then
 # twice as long after each try, up to LOCK_POLL_LONGEST. A hand-over costs half the interval; each
 # try costs CPU, which a worker waiting through a test that needs every core takes from its claim.
 LOCK_POLL = 0.005
 LOCK_POLL_LONGEST = 0.05
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = getattr(config, 'workerinput', None)
+    if worker is not None:  # the workers start the evidence's control once for the run
+        evidence.SHARED_START[:] = [Path(worker['concur_core_locks']) / 'control.json']
 
 
 @pytest.hookimpl(optionalhook=True)
