@@ -2,8 +2,8 @@
 does, except for the tests marked ``xdist_group``, each group sent to one worker together.
 
 Such tests share something costly that keeps running between them, such as a module's Dask
-cluster: a second or two of CPU to start, then a fifth of a core or so while it idles. Spread
-over the workers, each worker would start its own; and the tests of other modules that measure
+cluster: a second or two of CPU to start, then some CPU even while it idles. Spread over the
+workers, each worker would start its own; and the tests of other modules that measure
 time or CPU (marked ``cpu``) would run beside it, on cores it takes. So a group goes to one worker
 first, and until its last test has ended (its shared fixtures torn down), the other workers are
 given only tests that measure nothing.
