@@ -5,12 +5,14 @@
 - A test states its claim through the ``claim`` fixture (``concur/testing/claim.py``), which
   records its verdict's row; ``recorder.add(...)`` records a spinner's timeline or a worker chart;
   the end of the run shows them, a section per part of the chapter (``concur/testing/plugin.py``).
-- ``calibrated_prime`` is CPU-bound work sized for this machine, timed once per run (per worker).
+- ``calibrated_prime`` is CPU-bound work sized for this machine by one timing of ``is_prime`` per
+  run: under pytest-xdist the controller's, taken before its workers start, handed to each.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+from typing import Any
 
 import pytest
 
@@ -41,6 +43,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"concur: is_prime takes about {seconds:.2f} s on the notes' prime "
         f'{primes.BOOK_PRIME} here (a smaller prime timed, then scaled)',
     ]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:  # xdist's WorkerController: no types
+    node.workerinput['concur_timed_prime'] = primes.timed_prime()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = getattr(config, 'workerinput', None)
+    if worker is not None:  # a pytest-xdist worker: the controller timed is_prime
+        primes.use_timing(*worker['concur_timed_prime'])
 
 
 @pytest.fixture(params=multiprocessing.get_all_start_methods())

@@ -154,26 +154,44 @@ def time_is_prime(n: int, repeat: int = 3) -> float:
 
 
 def calibrated_prime(seconds: float) -> int:
-    """A prime whose ``is_prime`` check takes about ``seconds`` on this machine, found now.
+    """A prime whose ``is_prime`` check takes about ``seconds`` on this machine.
 
-    ``is_prime`` is timed on a smaller prime, then scaled: ``seconds`` k times longer needs a
-    number k**2 times larger, since the divisions tried grow as the square root of ``n``.
+    ``is_prime`` is timed on a smaller prime (``timed_prime``), then scaled: ``seconds`` k times
+    longer needs a number k**2 times larger, since the divisions tried grow as the square root of
+    ``n``.
     """
     seconds = arguments.positive_number('seconds', seconds)
-    n, measured = _timed_prime()
+    n, measured = timed_prime()
     return next_prime(int(n * (seconds / measured) ** 2))
 
 
 def seconds_to_check(n: int) -> float:
-    """About how long ``is_prime(n)`` takes on this machine for a prime ``n``, found now: a
-    smaller prime is timed, and its time scaled by the square root of ``n`` over it."""
-    small, measured = _timed_prime()
+    """About how long ``is_prime(n)`` takes on this machine for a prime ``n``: a smaller prime is
+    timed (``timed_prime``), and its time scaled by the square root of ``n`` over it."""
+    small, measured = timed_prime()
     return measured * math.sqrt(arguments.integer('n', n) / small)
 
 
-def _timed_prime() -> tuple[int, float]:
+# The timing that sizes work here: taken once per process, when first needed, or handed over by
+# another process on this machine that took it (``use_timing``).
+_TIMING: list[tuple[int, float]] = []
+
+
+def timed_prime() -> tuple[int, float]:
     """The first prime from CALIBRATION_START up, a hundred times larger each step, whose check
-    takes CALIBRATION_SECONDS, and the seconds it took."""
+    takes CALIBRATION_SECONDS, and the seconds it took: timed once per process."""
+    if not _TIMING:
+        _TIMING.append(_time_prime())
+    return _TIMING[0]
+
+
+def use_timing(n: int, seconds: float) -> None:
+    """Size work in this process by a timing of ``is_prime(n)`` taken by another (``timed_prime``
+    there), rather than timing it again."""
+    _TIMING[:] = [(arguments.integer('n', n), arguments.positive_number('seconds', seconds))]
+
+
+def _time_prime() -> tuple[int, float]:
     n = next_prime(CALIBRATION_START)
     measured = time_is_prime(n)
     while measured < CALIBRATION_SECONDS:

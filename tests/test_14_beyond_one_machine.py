@@ -40,12 +40,16 @@ from concur.timeouts import CONNECT_TIMEOUT, DEMO_TIMEOUT, JOIN_TIMEOUT
 
 # Not judged on a free-threaded build (the reason says why). Each test skips with its row, rather
 # than the module at collection, which leaves none.
-pytestmark = pytest.mark.skipif(
-    machine.free_threaded_build(),
-    reason='the Dask claims are not judged on a free-threaded build '
-    f'({machine.describe()}): there a Dask worker hung past the test timeout under '
-    "pytest-xdist, and Dask's workers ran slower than their CPU time says",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        machine.free_threaded_build(),
+        reason='the Dask claims are not judged on a free-threaded build '
+        f'({machine.describe()}): there a Dask worker hung past the test timeout under '
+        "pytest-xdist, and Dask's workers ran slower than their CPU time says",
+    ),
+    # Under pytest-xdist one worker runs the module: one cluster starts, none idles beside others.
+    pytest.mark.xdist_group('dask cluster'),
+]
 
 SECTION = 'beyond one machine'
 # Single-threaded workers in the module's cluster: one per usable core, at most 4. Each is a

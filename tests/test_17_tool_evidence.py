@@ -233,6 +233,7 @@ def test_the_control_reads_nothing_until_it_has_seen_the_machine_quiet(monkeypat
     reading would look free: a round sets the reference only where psutil finds the machine
     quiet."""
     monkeypatch.setattr(evidence, '_BEST', [math.inf])
+    monkeypatch.setattr(evidence, 'SHARED_START', [])  # no start from another xdist worker
     monkeypatch.setattr(evidence, '_others_leave_free', lambda count: False)
     assert math.isnan(evidence.free_cores()), 'the control read a busy machine against itself'
     monkeypatch.setattr(evidence, '_others_leave_free', lambda count: True)

@@ -127,6 +127,65 @@ def test_under_xdist_every_worker_locks_its_cores_in_one_shared_folder(guarded):
     assert not Path(next(iter(folders.values()))).exists(), 'the folder outlived the run'
 
 
+# ---- the order of the tests under pytest-xdist ---------------------------------------------------
+
+# Each test of the inner run writes down its worker, its kind, and when it started and ended. The
+# group's tests last a while, so that tests of the other worker would run beside them.
+GROUP_PROBE = """
+import time
+from pathlib import Path
+
+import pytest
+
+
+def noted(kind, request, seconds=0.0):
+    start = time.time()
+    time.sleep(seconds)
+    line = f"{request.config.workerinput['workerid']} {kind} {start} {time.time()}\\n"
+    with Path('timeline.txt').open('a') as timeline:
+        timeline.write(line)
+
+
+@pytest.mark.xdist_group('shared')
+@pytest.mark.parametrize('n', range(3))
+def test_grouped(n, request):
+    noted('grouped', request, 0.2)
+
+
+@pytest.mark.parametrize('n', range(3))
+def test_plain(n, request):
+    noted('plain', request)
+
+
+@pytest.mark.cpu(cores=1)
+@pytest.mark.parametrize('n', range(3))
+def test_measures(n, request):
+    noted('measures', request)
+"""
+
+
+def test_under_xdist_a_group_runs_on_one_worker_and_no_test_that_measures_runs_beside_it(guarded):
+    """The tests of a group (``xdist_group``: a module's Dask cluster) share what they set up, on
+    one worker; and what they keep running takes cores, so until the group's last test has
+    ended, the other workers run only tests that measure nothing."""
+    guarded.makepyfile(test_probe=GROUP_PROBE)
+    result = guarded.runpytest_subprocess('-p', 'no:cacheprovider', '-n', '2')
+    result.assert_outcomes(passed=9)
+    lines = (guarded.path / 'timeline.txt').read_text().splitlines()
+    tests = [
+        (worker, kind, float(start), float(end))
+        for worker, kind, start, end in map(str.split, lines)
+    ]
+    workers = {worker for worker, kind, _, _ in tests if kind == 'grouped'}
+    assert len(workers) == 1, f'expected the group on one worker, it ran on {sorted(workers)}'
+    group_end = max(end for _, kind, _, end in tests if kind == 'grouped')
+    beside = [t for t in tests if t[1] == 'measures' and t[0] not in workers and t[2] < group_end]
+    assert not beside, (
+        f'expected no test that measures on another worker while the group ran (until '
+        f'{group_end}), found {beside}'
+    )
+
+
 # ---- the leak guard around the fixtures a module shares (the Dask cluster's) --------------------
 
 

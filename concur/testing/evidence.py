@@ -22,6 +22,7 @@ Every verdict leaves a ``Row`` for the end report, passed, failed or skipped, be
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import os
@@ -29,9 +30,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from filelock import FileLock
 
 from concur import machine
 from concur.testing import units
@@ -288,7 +291,8 @@ def free_cores() -> float:
     return sum(min(1.0, _BEST[0] / took) for took in seconds)
 
 
-# The lowest mean of a round of the control seen in this process's run. A round's mean, not one
+# The lowest mean of a round of the control seen in this process's run (under pytest-xdist, the
+# worker that started the control begins it for every worker). A round's mean, not one
 # process's best time: that is a lucky draw, the lower the more rounds there have been, and each
 # time wobbles by a few percent (measured here: 90 times of 2 processes together, the middle 80%
 # within 0.035-0.040 s, the fastest 0.032 s).
@@ -320,8 +324,30 @@ def _others_leave_free(count: int) -> bool:
     return usage.others / usage.wall <= (1 - QUIET_SHARE) * count
 
 
+# Under pytest-xdist, the file through which the run's workers share the control's start (set by
+# guards.py): the first worker to need the control times its steps and starts the record of the
+# best round, and writes both there; the others read them rather than start the control again.
+SHARED_START: list[Path] = []
+
+
 @cache
 def _control_steps() -> int:
+    """How many steps of ``units.count_down`` take about CONTROL_SECONDS here; found by the first
+    process of the run that needs them (``_start_control``), with the record of the best round."""
+    if not SHARED_START:
+        return _start_control()
+    file = SHARED_START[0]
+    with FileLock(file.with_name(f'{file.name}.lock')):
+        if file.exists():
+            steps, best = json.loads(file.read_text(encoding='utf-8'))
+            _BEST[0] = min(_BEST[0], best)
+            return int(steps)
+        steps = _start_control()
+        file.write_text(json.dumps([steps, _BEST[0]]), encoding='utf-8')
+        return steps
+
+
+def _start_control() -> int:
     """How many steps of ``units.count_down`` take about CONTROL_SECONDS here, timed in this
     process; then WARM_UP_ROUNDS rounds of the control may start the record of the best time. The
     record holds only rounds of the control itself, every core busy at once: one process alone

@@ -7,6 +7,9 @@ conftest.py and loaded by name (``-p concur.testing.guards``) where the suite te
 - Tests marked ``cpu`` measure CPU time or speed; under pytest-xdist they take turns, holding a
   lock file per core they need (``pytest_runtest_protocol``), so that they never compete with
   each other for the cores.
+- Under pytest-xdist's default ``load`` mode (and ``loadgroup``), the tests marked
+  ``xdist_group`` with one name run on one worker, and while they do, the other workers run no
+  test marked ``cpu`` (``concur/testing/scheduling.py``).
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from typing import Any
 
 import psutil
 import pytest
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from concur import machine
-from concur.testing import measure
+from concur.testing import evidence, measure
 from concur.timeouts import LEAK_GRACE
 
 
@@ -41,11 +44,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# Under pytest-xdist, the folder of the run's core locks: made by the controller when it starts
-# its first worker, handed to each worker in its workerinput, removed at the end of the run.
+# Under pytest-xdist, the run's shared folder (its core locks, what its workers collected, the
+# start of the evidence's control): made by the controller when it starts its first worker,
+# handed to each worker in its workerinput, removed at the end of the run.
 CORE_LOCKS = pytest.StashKey[Path]()
-# How often a test waiting for a lock tries it again (seconds): a hand-over costs half of it.
+# How often a test waiting for a lock tries it again (seconds): every LOCK_POLL at first, then
+# twice as long after each try, up to LOCK_POLL_LONGEST. A hand-over costs half the interval; each
+# try costs CPU, which a worker waiting through a test that needs every core takes from its claim.
 LOCK_POLL = 0.005
+LOCK_POLL_LONGEST = 0.05
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = getattr(config, 'workerinput', None)
+    if worker is not None:  # the workers start the evidence's control once for the run
+        evidence.SHARED_START[:] = [Path(worker['concur_core_locks']) / 'control.json']
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -56,6 +69,37 @@ def pytest_configure_node(node: Any) -> None:  # xdist's WorkerController: no ty
         config.stash[CORE_LOCKS] = folder
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     node.workerinput['concur_core_locks'] = str(config.stash[CORE_LOCKS])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    worker = getattr(config, 'workerinput', None)
+    if worker is not None:
+        from concur.testing import scheduling
+
+        scheduling.write_collected(Path(worker['concur_core_locks']), worker['workerid'], items)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """pytest-xdist's ``load`` mode, with the tests of a group sent to one worker together, and
+    no test that measures sent to another worker while they run."""
+    if config.getoption('dist') not in ('load', 'loadgroup'):
+        return None
+    from concur.testing import scheduling
+
+    return scheduling.GroupsApart(config, log, config.stash[CORE_LOCKS])
+
+
+def needs_every_core(item: pytest.Item) -> bool:
+    """True for a test marked plain ``cpu``, or ``cpu(cores=N)`` with N the usable cores or more."""
+    marker = item.get_closest_marker('cpu')
+    usable = machine.usable_cores()
+    return marker is not None and marker.kwargs.get('cores', usable) >= usable
+
+
+# Under pytest-xdist, the core locks that a worker's test needing every core left held for the
+# next, which needs every core too.
+HELD = pytest.StashKey[contextlib.ExitStack]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -73,34 +117,48 @@ def pytest_runtest_protocol(
     neighbour would disturb): it holds them all, so it runs alone; one marked ``cpu(cores=1)``
     needs only its own. Cores are always taken in the same order, so no two tests wait on each
     other in a circle, and a test that needs every core is let in before those that come after
-    it (the gate). Locks rather than pytest-xdist's ``--dist loadgroup``: they hold whatever
-    ``--dist`` the reader picks, and loadgroup has no effect with pytest 9.2 and pytest-xdist 3.8.
+    it (the gate). When the next test of the same worker needs every core too, the cores stay
+    held for it: a core let go would take a one-core test of another worker, and while that test
+    ran, the other cores would wait idle for it. Locks hold whatever ``--dist`` the reader picks;
+    the default's scheduler (``scheduling.py``) sends such tests to a worker one after another.
     """
     worker = getattr(item.config, 'workerinput', None)
     if worker is None:  # not an xdist worker: nothing runs beside this test
         return (yield)
-    marker = item.get_closest_marker('cpu')
+    every = needs_every_core(item)
     usable = machine.usable_cores()
-    if marker is not None and marker.kwargs.get('cores', usable) >= usable:
-        taken = list(range(usable))
-    else:
-        taken = [int(worker['workerid'].removeprefix('gw')) % usable]
+    taken = list(range(usable)) if every else [int(worker['workerid'].removeprefix('gw')) % usable]
     folder = Path(worker['concur_core_locks'])
 
     def lock(name: str) -> contextlib.AbstractContextManager[object]:
-        return FileLock(folder / f'{name}.lock').acquire(poll_interval=LOCK_POLL)
+        file_lock = FileLock(folder / f'{name}.lock')
+        poll = LOCK_POLL
+        while True:
+            try:
+                return file_lock.acquire(timeout=poll, poll_interval=poll)
+            except Timeout:
+                poll = min(2 * poll, LOCK_POLL_LONGEST)
 
-    with contextlib.ExitStack() as held:
-        # A test that needs every core keeps the gate until it has them all: tests that come
-        # after it wait, so that one-core tests, each taking its core again the moment the one
-        # before let it go, cannot keep it waiting while the cores it holds stay idle.
-        with lock('gate'):
-            if len(taken) > 1:
-                for core in taken:
-                    held.enter_context(lock(f'core-{core}'))
-        if len(taken) == 1:
-            held.enter_context(lock(f'core-{taken[0]}'))
+    held = item.config.stash.get(HELD, None) or contextlib.ExitStack()
+    try:
+        if HELD not in item.config.stash:
+            # A test that needs every core keeps the gate until it has them all: tests that
+            # come after it wait, so that one-core tests, each taking its core again the moment
+            # the one before let it go, cannot keep it waiting while the cores it holds stay idle.
+            with lock('gate'):
+                if every:
+                    for core in taken:
+                        held.enter_context(lock(f'core-{core}'))
+            if not every:
+                held.enter_context(lock(f'core-{taken[0]}'))
         return (yield)
+    finally:
+        if every and nextitem is not None and needs_every_core(nextitem):
+            item.config.stash[HELD] = held
+        else:
+            if HELD in item.config.stash:
+                del item.config.stash[HELD]
+            held.close()
 
 
 @pytest.fixture(autouse=True)
