@@ -63,7 +63,7 @@ WHOLE = 'the whole worker'
 # The claims' numbers take about this many seconds on one worker, 8 numbers of equal size: long
 # against what a task costs on its way (a millisecond or two) and against the 10 ms ticks in which
 # the kernel counts the workers' CPU time, short for a test.
-CLUSTER_WORK_SECONDS = 0.4
+CLUSTER_WORK_SECONDS = 0.3
 # The tiny tasks timed to find what a task costs on its way: enough for a tenth of a second on
 # the cluster.
 TINY_TASKS = 100
