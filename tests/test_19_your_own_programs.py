@@ -459,7 +459,7 @@ class Versus(NamedTuple):
     run: Ran
     before: Ran
     after: Ran
-    starting: Ran | None  # the checker with no number to check: starting and ending its units
+    starting: Ran | None  # the checker with a number per unit checked at once: starting its units
 
     @property
     def baseline(self) -> Ran:
@@ -473,7 +473,7 @@ class Versus(NamedTuple):
 
     @property
     def checking(self) -> float:
-        """The checker's total, less that of its run with no number to check."""
+        """The checker's total, less that of its run with numbers checked at once."""
         idle = _total(self.starting) if self.starting else 0.0
         return max(_total(self.run) - idle, 1e-9)
 
@@ -499,8 +499,9 @@ def race(
     time_start: bool,
 ) -> Versus:
     """sequential.py, the checker with ``workers``, sequential.py again; with ``time_start``, the
-    checker also with an empty list of numbers, where its primes module's list could be replaced
-    (then its start-up is timed apart, and left out of its speedup)."""
+    checker also with one number per worker that is checked at once, where its primes module's
+    list could be replaced (then its start-up is timed apart, and left out of its speedup). Not
+    an empty list: a pool starts its processes only when given work."""
 
     def run(path: Path, *args: str, given: tuple[Number, ...] = numbers) -> Ran:
         return programs.run(
@@ -516,7 +517,8 @@ def race(
     after = run(sequential)
     starting = None
     if time_start and checked.substituted:
-        starting = run(checker, str(workers), given=())
+        quick = workload.BOOK_QUICK
+        starting = run(checker, str(workers), given=(quick * workers)[:workers])
     return Versus(checked, before, after, starting)
 
 
@@ -644,7 +646,7 @@ def test_your_process_checker_is_faster_than_your_sequential_py_on_free_cores(
             compared_with=compared(v)
             + (
                 f'; {_total(v.starting):.2f} s of starting and ending them left out (timed '
-                'with no number to check)'
+                'with one number per worker checked at once)'
                 if v.starting
                 else ''
             ),
