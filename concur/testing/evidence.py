@@ -9,11 +9,10 @@ little. Every claim that depends on time or on free cores goes through ``judge``
   the run used means the baseline was slowed, not that the claim holds).
 - The **control** reads the machine over the same window: during the trial, psutil's count of the
   CPU time that other programs took (passive, free); right after it, plain processes doing a fixed
-  piece of work at once, one per usable core, each timed in wall time and in CPU time (active: it
-  sees what the counters miss, such as a limit on the CPU this process's group may use, and it
-  reads the moment after the trial, not an average over it). A core that runs slower just now
-  stretches both times alike; a core shared with another program leaves the process a share of
-  its wall time. A machine is **quiet** for a claim that needs ``c`` cores when both readings
+  piece of work at once, one per usable core, each timed in wall time and in CPU time (active:
+  what the cores gave plain work in the moment after the trial, not an average over it). A core
+  that runs slower just now stretches both times alike; a core shared with another program
+  leaves the process a share of its wall time. A machine is **quiet** for a claim that needs ``c`` cores when both readings
   found ``c`` of them free.
 - A pass needs a verdict that holds; a claim of the form "no faster" or "one core at most" also
   needs a quiet machine, which could have shown the opposite (and so at least two usable cores).
