@@ -12,8 +12,8 @@ little. Every claim that depends on time or on free cores goes through ``judge``
   piece of work at once, one per usable core, each timed in wall time and in CPU time (active:
   what the cores gave plain work in the moment after the trial, not an average over it). A core
   that runs slower just now stretches both times alike; a core shared with another program
-  leaves the process a share of its wall time. A machine is **quiet** for a claim that needs ``c`` cores when both readings
-  found ``c`` of them free.
+  leaves the process a share of its wall time. A machine is **quiet** for a claim that needs
+  ``c`` cores when both readings found ``c`` of them free.
 - A pass needs a verdict that holds; a claim of the form "no faster" or "one core at most" also
   needs a quiet machine, which could have shown the opposite (and so at least two usable cores).
   A fail needs two contradicting trials on a quiet machine. Anything else is tried again,
