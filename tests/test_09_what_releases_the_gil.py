@@ -28,7 +28,7 @@ from claims import apart, assert_ran_elsewhere, finish, needs_cores, switch_dela
 from concur import clocked, gil_release, machine, offload, primes
 from concur.clocked import Clocked
 from concur.primes import is_prime
-from concur.testing import parallel
+from concur.testing import measure, parallel
 from concur.testing.evidence import Machine, Verdict
 from concur.testing.parallel import PARALLEL, Together
 from concur.testing.tolerances import HARDLY_ANY
@@ -166,6 +166,8 @@ def channels(count: int) -> Iterator[list[Channel]]:
 class Reads(NamedTuple):
     wrote: float  # when the writer began to write, time.perf_counter()
     reads: list[Clocked]  # each blocking read, from its call to its return
+    # the system call each reader, then the writer, waited in as ``meanwhile`` ended (Linux)
+    waiting: list[int | None]
 
 
 def read_after(count: int, meanwhile: Callable[[], T]) -> tuple[Reads, T]:
@@ -197,11 +199,12 @@ def read_after(count: int, meanwhile: Callable[[], T]) -> tuple[Reads, T]:
         try:
             ready.wait(JOIN_TIMEOUT)
             done = meanwhile()
+            waiting = [measure.system_call(unit.native_id or -1) for unit in units]
         finally:
             go.set()
             for unit in units:
                 finish(unit)
-    return Reads(wrote[0], reads), done
+    return Reads(wrote[0], reads, waiting), done
 
 
 class Blocked(NamedTuple):
@@ -245,6 +248,18 @@ def readers_verdict(run: Blocked, _: Machine) -> Verdict:
     # reader began too late (another program had the cores): the times show nothing, but the
     # CPU still does.
     waited = max(r.start for r in reads) <= busy.end and min(r.end for r in reads) >= wrote
+    # A reader blocked in its read waits in the read's system call, one for the pipes and another
+    # for the sockets; one that polled instead waits for the GIL, as the writer waits for its
+    # event, or sleeps, pipes and sockets alike. Unread where Linux does not say (the writer's
+    # call unknown).
+    *calls, writer = run.reads.waiting
+    pipes, sockets = set(calls[::2]), set(calls[1::2])
+    in_reads = writer is None or (
+        None not in pipes | sockets
+        and len(pipes) == len(sockets) == 1
+        and pipes != sockets
+        and writer not in pipes | sockets
+    )
     holds: bool | None
     if reader_cpu > HARDLY_ANY * busy.seconds:
         # A blocked reader uses no CPU but the microseconds of entering and leaving its read; one
@@ -252,6 +267,8 @@ def readers_verdict(run: Blocked, _: Machine) -> Verdict:
         holds = False
     elif not waited:
         holds = None
+    elif not in_reads:
+        holds = False
     elif woke > latest:
         holds = False
     elif busy.seconds <= slowest:
@@ -266,7 +283,8 @@ def readers_verdict(run: Blocked, _: Machine) -> Verdict:
         measured=f'the busy share took {busy.seconds:.4f} s beside {len(reads)} readers '
         f'{"that waited through it" if waited else "not all reading yet"}; '
         f'the reads ended {1000 * woke:.2f} ms after the write, and used '
-        f'{1000 * reader_cpu:.2f} ms of CPU'
+        f'{1000 * reader_cpu:.2f} ms of CPU; as it ended, the readers waited in system calls '
+        f'{calls} (the writer in {writer})'
         + (
             '; with no GIL to hold, readers that used so little CPU could not have slowed '
             'it: the machine did'
@@ -278,7 +296,8 @@ def readers_verdict(run: Blocked, _: Machine) -> Verdict:
         f'once to begin its read), the reads within '
         f'{1000 * latest:.2f} ms of the write (one hand-off + a switch interval), and the '
         f'readers under {1000 * HARDLY_ANY * busy.seconds:.1f} ms of CPU '
-        f'({HARDLY_ANY} of the share)',
+        f"({HARDLY_ANY} of the share), each waiting in its read as the share ended (the pipes' "
+        "one system call, the sockets' another, neither the writer's)",
         compared_with=f'the share alone {run.alone[0]:.4f} s before and {run.alone[1]:.4f} s '
         f'after; one reader alone woke {1000 * run.handoff:.2f} ms after its write',
         meaning='a blocked read holds no GIL; readers that polled instead of blocking '

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 from typing import Any, cast
 
 import pytest
@@ -17,6 +18,7 @@ from concur import machine
 from concur.testing import evidence, units
 from concur.testing.evidence import Machine, Verdict, exact, judge
 from concur.testing.records import Recorder, Row, load
+from concur.testing.tolerances import ONE_CORE
 from concur.timeouts import JOIN_TIMEOUT
 
 pytestmark = pytest.mark.selfcheck
@@ -228,31 +230,42 @@ def cores_kept_busy() -> tuple[float, float]:
     return alone, beside
 
 
-def test_the_control_reads_nothing_until_it_has_seen_the_machine_quiet(monkeypatch):
-    """A machine busy since the run began would make a slow round its reference, and every later
-    reading would look free: a round sets the reference only where psutil finds the machine
-    quiet."""
-    monkeypatch.setattr(evidence, '_BEST', [math.inf])
-    monkeypatch.setattr(evidence, 'SHARED_START', [])  # no start from another xdist worker
-    monkeypatch.setattr(evidence, '_others_leave_free', lambda count: False)
-    assert math.isnan(evidence.free_cores()), 'the control read a busy machine against itself'
-    monkeypatch.setattr(evidence, '_others_leave_free', lambda count: True)
-    assert evidence.free_cores() > 0, 'the control read nothing on a quiet machine'
+@pytest.mark.parametrize(
+    'times, free',
+    [
+        ([(0.04, 0.04), (0.06, 0.06)], 2.0),  # a slower core: both times stretched alike
+        ([(0.04, 0.04), (0.08, 0.04)], 1.5),  # a core shared with another program
+        ([(0.08, 0.04), (0.08, 0.04)], 1.0),
+        ([(0.04, 0.0401), (0.04, 0.04)], 2.0),  # clocks a hair apart: a core at most
+        ([(0.04, 0.04), (math.inf, math.inf)], 1.0),  # a process that never answered
+    ],
+    ids=['slower core', 'shared core', 'both shared', 'clocks apart', 'no answer'],
+)
+def test_the_control_counts_the_share_of_its_wall_time_each_process_ran(times, free):
+    """Free cores are the shares of their wall time that the control's processes ran: a machine
+    that is slower just now is not busy, a core shared with another program is."""
+    assert evidence.free_in(times) == pytest.approx(free)
 
 
-@pytest.mark.parametrize('others, free', [(0.0, True), (0.3, True), (0.5, False), (1.5, False)])
-def test_the_control_takes_a_round_as_its_reference_only_where_other_programs_left_it_the_cores(
-    monkeypatch, others, free
-):
-    """A round sets the reference only if other programs took at most a fifth of each of its
-    two cores meanwhile (0.4 cores): a check that never passed would leave every claim that needs
-    a quiet machine skipped, one that always passed would make a busy round the reference."""
-    monkeypatch.setattr(evidence, 'Usage', StillMachine)
-    monkeypatch.setattr(StillMachine, 'others_cores', others)
-    monkeypatch.setattr(evidence, 'WATCH_SECONDS', 0.0)
-    assert evidence._others_leave_free(2) is free, (
-        f'other programs took {others} of 2 cores: expected the round '
-        f'{"taken" if free else "refused"} as the reference'
+def test_the_control_reads_nothing_where_no_process_answered():
+    """No answer is no reading: a control that read it as free cores would pass claims."""
+    assert math.isnan(evidence.free_in([(math.inf, math.inf)] * 2))
+
+
+# The most that processes sharing one core may read: one core, and the clocks' wobble.
+ONE_CORE_READS = ONE_CORE[1]
+
+
+@pytest.mark.skipif(not hasattr(os, 'sched_setaffinity'), reason='needs sched_setaffinity')
+def test_the_control_reads_one_core_where_its_processes_share_one():
+    """Two of the control's processes held to one core share it, whatever the machine's speed
+    and load: together they read one core at most. An instrument that read wall time for CPU time,
+    or one process's CPU time for another's, would read two."""
+    core = min(os.sched_getaffinity(0))
+    free = evidence.free_in(evidence._round(2, evidence._control_steps(), core))
+    assert free <= ONE_CORE_READS, (
+        f'expected at most {ONE_CORE_READS} cores free from two processes on core {core}, '
+        f'measured {free:.2f}: the control does not see a core shared by its processes'
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import sys
 import threading
 import time
@@ -232,3 +233,40 @@ def test_measure_gives_each_thread_its_own_cpu_time(recorder):
         claim='Usage gives each thread its own CPU time',
         cores=1,
     )
+
+
+@pytest.mark.skipif(not os.path.exists('/proc/self/task'), reason="needs Linux's /proc")
+def test_system_call_names_the_call_each_thread_waits_in():
+    """R2 tells a reader blocked in its read from one that polls by the system call it waits in:
+    reading a pipe, reading a socket and waiting for a lock are three calls, and a thread that
+    has ended is in none."""
+    read_fd, write_fd = os.pipe()
+    reader, writer = socket.socketpair()
+    lock = threading.Lock()
+    lock.acquire()
+    waits = [
+        threading.Thread(target=os.read, args=(read_fd, 1)),
+        threading.Thread(target=reader.recv, args=(1,)),
+        threading.Thread(target=lock.acquire),
+    ]
+    for wait in waits:
+        wait.start()
+    try:
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        calls = [measure.system_call(wait.native_id or -1) for wait in waits]
+        while None in calls and time.monotonic() < deadline:
+            calls = [measure.system_call(wait.native_id or -1) for wait in waits]
+    finally:
+        os.write(write_fd, b'x')
+        writer.sendall(b'x')
+        lock.release()
+        for wait in waits:
+            wait.join(JOIN_TIMEOUT)
+        for fd in (read_fd, write_fd):
+            os.close(fd)
+        reader.close()
+        writer.close()
+    assert None not in calls and len(set(calls)) == 3, (
+        f'expected three calls, one per wait (a pipe, a socket, a lock), got {calls}'
+    )
+    assert measure.system_call(waits[0].native_id or -1) is None, 'an ended thread waits in none'

@@ -452,7 +452,7 @@ class Versus(NamedTuple):
     run: Ran
     before: Ran
     after: Ran
-    starting: Ran | None  # the checker with no number to check: starting and ending its units
+    starting: Ran | None  # the checker with a number per unit checked at once: starting its units
 
 
 def _total(ran: Ran) -> float:
@@ -462,9 +462,10 @@ def _total(ran: Ran) -> float:
 
 def together(v: Versus, unit: str, workers: int) -> parallel.Together:
     """The checker's run as a trial of its workers against sequential.py, the faster of its two
-    runs. Both totals count from the scripts' own start; the checker's run with no number to check
-    (where there is one) times the starting and ending of its units, and is left out of its total
-    and CPU time, as the book's 20 numbers in tens of seconds hide it."""
+    runs. Both totals count from the scripts' own start; the checker's run with one quick number
+    per unit, checked at once (where there is one), times the starting and ending of its units,
+    and is left out of its total and CPU time, as the book's 20 numbers in tens of seconds hide
+    it."""
     baseline = min(v.before, v.after, key=_total)
     idle = (_total(v.starting), v.starting.cpu) if v.starting else (0.0, 0.0)
     whole = _total(v.run) - idle[0]
@@ -492,8 +493,9 @@ def race(
     time_start: bool,
 ) -> Versus:
     """sequential.py, the checker with ``workers``, sequential.py again; with ``time_start``, the
-    checker also with an empty list of numbers, where its primes module's list could be replaced
-    (then its start-up is timed apart, and left out of its speedup)."""
+    checker also with one number per worker that is checked at once, where its primes module's
+    list could be replaced (then its start-up is timed apart, and left out of its speedup). Not
+    an empty list: a pool starts its processes only when given work."""
 
     def run(path: Path, *args: str, given: tuple[Number, ...] = numbers) -> Ran:
         return programs.run(
@@ -509,7 +511,8 @@ def race(
     after = run(sequential)
     starting = None
     if time_start and checked.substituted:
-        starting = run(checker, str(workers), given=())
+        quick = workload.BOOK_QUICK
+        starting = run(checker, str(workers), given=(quick * workers)[:workers])
     return Versus(checked, before, after, starting)
 
 

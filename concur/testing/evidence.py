@@ -9,9 +9,11 @@ little. Every claim that depends on time or on free cores goes through ``judge``
   the run used means the baseline was slowed, not that the claim holds).
 - The **control** reads the machine over the same window: during the trial, psutil's count of the
   CPU time that other programs took (passive, free); right after it, plain processes doing a fixed
-  piece of work, one per usable core, timed against the same work alone (active: it sees what the
-  counters miss, such as a busy neighbour on a shared hardware core). A machine is **quiet** for a
-  claim that needs ``c`` cores when both readings found ``c`` of them free.
+  piece of work at once, one per usable core, each timed in wall time and in CPU time (active:
+  what the cores gave plain work in the moment after the trial, not an average over it). A core
+  that runs slower just now stretches both times alike; a core shared with another program
+  leaves the process a share of its wall time. A machine is **quiet** for a claim that needs
+  ``c`` cores when both readings found ``c`` of them free.
 - A pass needs a verdict that holds; a claim of the form "no faster" or "one core at most" also
   needs a quiet machine, which could have shown the opposite (and so at least two usable cores).
   A fail needs two contradicting trials on a quiet machine. Anything else is tried again,
@@ -28,6 +30,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -51,18 +54,14 @@ ATTEMPTS = 3
 CONTRADICTIONS_TO_FAIL = 2
 # A machine counts as quiet for a claim needing c cores when at least QUIET_SHARE of each was
 # free. A core that another busy program shares gives a process half of it or less (two thirds
-# when two of ours share two cores with one such program), while the control's reading of free
-# cores wobbles by a few hundredths each (measured here: 20 readings on an idle 2-core machine,
-# 1.86 to 1.99 free, median 1.95).
+# when two of ours share two cores with one such program), while the readings of a quiet machine
+# fall short of all the cores by a few hundredths.
 QUIET_SHARE = 0.8
-# The control's piece of work per process: long against starting a process and against the
-# scheduler's time slices (a few ms), short for a test.
+# The control's piece of work per process: long against the scheduler's time slices (a few ms),
+# short for a test.
 CONTROL_SECONDS = 0.04
 # The control asks at most this many cores: enough for every claim of the suite.
 CONTROL_CORES = 4
-# Rounds of the control that start its record of the best time, before its first reading: the
-# first warms the cores up, the second is a chance to miss a burst of another program.
-WARM_UP_ROUNDS = 2
 
 
 @dataclass(frozen=True)
@@ -277,93 +276,56 @@ def _suite_cores(usage: Usage) -> float:
 
 
 def free_cores() -> float:
-    """The active control: how many cores a piece of plain Python work gets right now.
+    """The active control: how many cores plain Python work gets right now.
 
-    One process per usable core (at most CONTROL_CORES) counts down the same number at the same
-    moment, each timing itself. A process whose core was free takes about the round's usual time
-    (the best round seen in this run: the lowest mean); one that shared its core takes longer.
-    The free cores are the sum of the shares; nan while no round has been usual enough to go by.
+    One process per usable core (at most CONTROL_CORES) counts down the same number at once,
+    timing itself in wall time and in CPU time. A process that had its core to itself ran for all
+    of its wall time; one that shared the core with another program ran for a share of it. The
+    host's own speed does not enter: a core that runs slower just now (the host drifts by tens of
+    percent within seconds) stretches both times alike.
     """
-    count = min(machine.usable_cores(), CONTROL_CORES)
-    seconds = _round(count, _control_steps())
-    if math.isinf(_BEST[0]):
-        return math.nan
-    return sum(min(1.0, _BEST[0] / took) for took in seconds)
+    return free_in(_round(min(machine.usable_cores(), CONTROL_CORES), _control_steps()))
 
 
-# The lowest mean of a round of the control seen in this process's run (under pytest-xdist, the
-# worker that started the control begins it for every worker). A round's mean, not one
-# process's best time: that is a lucky draw, the lower the more rounds there have been, and each
-# time wobbles by a few percent (measured here: 90 times of 2 processes together, the middle 80%
-# within 0.035-0.040 s, the fastest 0.032 s).
-_BEST = [math.inf]
+def free_in(times: Iterable[tuple[float, float]]) -> float:
+    """The cores free in one round of the control, from each process's wall and CPU seconds: the
+    sum of the shares of their wall time that they ran. A process that never answered (infinite
+    times) adds nothing; nan when none answered."""
+    shares = [cpu / wall for wall, cpu in times if math.isfinite(wall)]
+    return sum(min(1.0, share) for share in shares) if shares else math.nan
 
 
-def _round(count: int, steps: int) -> list[float]:
-    """A round of the control: the seconds each process took. A round faster than the best sets
-    a new best only if the machine is quiet by psutil's count right after it: a round slowed by
-    a program there since the run began would make every later reading look free (seen with both
-    cores kept busy: "the control found 1.97 of 2 cores free")."""
-    seconds = _time_in_processes(count, steps)
-    mean = sum(seconds) / len(seconds)
-    if mean < _BEST[0] and _others_leave_free(count):
-        _BEST[0] = mean
-    return seconds
-
-
-# How long the control watches the machine while this process sleeps: long against psutil's
-# clock ticks (10 ms of each core), since a round itself is too short to read that way (its
-# processes' start and exit read as 0.7-1.1 cores of "other programs" on an idle machine).
-WATCH_SECONDS = 0.1
-
-
-def _others_leave_free(count: int) -> bool:
-    """True when, over WATCH_SECONDS, other programs left QUIET_SHARE of ``count`` cores free."""
-    with Usage() as usage:
-        time.sleep(WATCH_SECONDS)
-    return usage.others / usage.wall <= (1 - QUIET_SHARE) * count
-
-
-# Under pytest-xdist, the file through which the run's workers share the control's start (set by
-# guards.py): the first worker to need the control times its steps and starts the record of the
-# best round, and writes both there; the others read them rather than start the control again.
+# Under pytest-xdist, the file through which the run's workers share the control's size (set by
+# guards.py): the first worker to need the control times its steps and writes them there; the
+# others read them rather than time them again.
 SHARED_START: list[Path] = []
 
 
 @cache
 def _control_steps() -> int:
     """How many steps of ``units.count_down`` take about CONTROL_SECONDS here; found by the first
-    process of the run that needs them (``_start_control``), with the record of the best round."""
+    process of the run that needs them (``_start_control``)."""
     if not SHARED_START:
         return _start_control()
     file = SHARED_START[0]
     with FileLock(file.with_name(f'{file.name}.lock')):
         if file.exists():
-            steps, best = json.loads(file.read_text(encoding='utf-8'))
-            _BEST[0] = min(_BEST[0], best)
-            return int(steps)
+            return int(json.loads(file.read_text(encoding='utf-8')))
         steps = _start_control()
-        file.write_text(json.dumps([steps, _BEST[0]]), encoding='utf-8')
+        file.write_text(json.dumps(steps), encoding='utf-8')
         return steps
 
 
 def _start_control() -> int:
     """How many steps of ``units.count_down`` take about CONTROL_SECONDS here, timed in this
-    process; then WARM_UP_ROUNDS rounds of the control may start the record of the best time. The
-    record holds only rounds of the control itself, every core busy at once: one process alone
-    runs faster than each of several together (a core that has been idle starts slow, and cores
-    that share hardware or a power budget slow each other: measured on an idle 2-core machine, a
-    reference of one process alone read 1.52-1.86 cores free, median 1.77)."""
+    process."""
     steps = 100_000
     while True:
         took = min(_time_count_down(steps) for _ in range(3))
         if took >= CONTROL_SECONDS / 4:
             break
         steps *= 4
-    steps = int(steps * CONTROL_SECONDS / took)
-    for _ in range(WARM_UP_ROUNDS):
-        _round(min(machine.usable_cores(), CONTROL_CORES), steps)
-    return steps
+    return int(steps * CONTROL_SECONDS / took)
 
 
 def _time_count_down(steps: int) -> float:
@@ -372,30 +334,35 @@ def _time_count_down(steps: int) -> float:
     return time.perf_counter() - start
 
 
-def _time_in_processes(count: int, steps: int) -> list[float]:
-    """Start ``count`` processes that count down ``steps`` together; the seconds each took."""
+def _round(count: int, steps: int, cpu: int | None = None) -> list[tuple[float, float]]:
+    """One round of ``count`` processes counting down ``steps`` at once (on core ``cpu`` only,
+    if given, on Linux): the wall and CPU seconds each took, infinite for one that did not answer.
+    Each starts counting when asked, so its start-up is not in its times."""
     ctx = multiprocessing.get_context()
-    ready = ctx.Barrier(count)
-    pipes = [ctx.Pipe(duplex=False) for _ in range(count)]
+    pipes = [ctx.Pipe() for _ in range(count)]
     workers = [
-        ctx.Process(target=units.timed_count_down, args=(steps, ready, sender), name='control')
-        for _, sender in pipes
+        ctx.Process(target=units.count_down_on_call, args=(child, cpu), name='control')
+        for _, child in pipes
     ]
     for worker in workers:
         worker.start()
+    calls = [parent for parent, _ in pipes]
     try:
-        return [
-            receiver.recv() if receiver.poll(JOIN_TIMEOUT) else math.inf for receiver, _ in pipes
-        ]
+        for call in calls:
+            call.send(steps)
+        return [call.recv() if call.poll(JOIN_TIMEOUT) else (math.inf, math.inf) for call in calls]
     finally:
+        for call in calls:
+            with suppress(OSError):  # a process that died has closed its end
+                call.send(None)
         for worker in workers:
             worker.join(JOIN_TIMEOUT)
             if worker.is_alive():
                 worker.kill()
                 worker.join(JOIN_TIMEOUT)
-        for receiver, sender in pipes:
-            receiver.close()
-            sender.close()
+        for parent, child in pipes:
+            parent.close()
+            child.close()
 
 
 def exact(

@@ -72,6 +72,18 @@ def _child_times() -> dict[int, float]:
     return times
 
 
+def system_call(tid: int) -> int | None:
+    """The number of the system call that thread ``tid`` of this process waits in now, read from
+    Linux's ``/proc/self/task/TID/syscall``; None while it runs, or where the kernel does not say
+    (another system, or a thread that has ended)."""
+    try:
+        with open(f'/proc/self/task/{tid}/syscall') as text:
+            first = text.read().split(maxsplit=1)
+    except OSError:
+        return None
+    return int(first[0]) if first and first[0].isdigit() else None
+
+
 def siblings() -> list[psutil.Process]:
     """The other workers of this pytest-xdist run and their children, or none outside xdist:
     their CPU time is load that the suite puts on itself, not other programs'."""

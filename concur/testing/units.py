@@ -93,13 +93,15 @@ def count_down(steps: int) -> None:
         steps -= 1
 
 
-def timed_count_down(steps: int, ready: threading.Barrier, out: Connection) -> None:
-    """Wait until every control process is ready, count down ``steps``, and send the seconds it
-    took: processes that started at different moments still work at the same time."""
-    ready.wait(JOIN_TIMEOUT)
-    start = time.perf_counter()
-    count_down(steps)
-    out.send(time.perf_counter() - start)
+def count_down_on_call(calls: Connection, cpu: int | None = None) -> None:
+    """Count down as many steps as each message on ``calls`` asks, answering each with the wall
+    and CPU seconds it took, until a message of None; on core ``cpu`` only, if given (Linux)."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    while (steps := calls.recv()) is not None:
+        wall, cpu_time = time.perf_counter(), time.process_time()
+        count_down(steps)
+        calls.send((time.perf_counter() - wall, time.process_time() - cpu_time))
 
 
 def append_and_send(items: list[T], item: T, back: Queue[list[T]]) -> None:
