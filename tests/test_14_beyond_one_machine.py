@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pytest
 from claims import NO_DASK, assert_reported_once_each, needs_cores
@@ -194,23 +194,6 @@ def threads_of_one(dask_cluster: Cluster) -> parallel.Model:
     )
 
 
-def every_unit(
-    expect: str, k: int, meaning: str
-) -> Callable[[parallel.Together, Machine], Verdict]:
-    """The verdict for ``expect``, where each of the k units must also have checked numbers."""
-    judged = parallel.verdict(expect, meaning)
-
-    def verdict(run: parallel.Together, reading: Machine) -> Verdict:
-        said = judged(run, reading)
-        if run.units == k:
-            return said
-        return replace(
-            said, holds=False, measured=f'only {run.units} of {k} took a share; ' + said.measured
-        )
-
-    return verdict
-
-
 @pytest.mark.cpu
 @pytest.mark.parametrize('k', [WORKERS], ids=[f'{WORKERS} workers'])
 def test_k_single_threaded_workers_check_numbers_about_k_times_faster_on_k_free_cores(
@@ -222,9 +205,8 @@ def test_k_single_threaded_workers_check_numbers_about_k_times_faster_on_k_free_
     model = singles(dask_cluster)
     claim.judge(
         lambda: parallel.trial(model, ns(work), k),
-        every_unit(
+        parallel.verdict(
             model.expect(),
-            k,
             'the workers did not check at the same time, as if they were threads of one process '
             'sharing a GIL; or not every worker took a share',
         ),
@@ -248,9 +230,8 @@ def test_the_threads_of_a_dask_worker_check_numbers_one_at_a_time_only_under_the
     model = threads_of_one(dask_cluster)
     claim.judge(
         lambda: parallel.trial(model, ns(work), k, control=singles(dask_cluster)),
-        every_unit(
+        parallel.verdict(
             model.expect(),
-            k,
             'the threads of one worker checked numbers at the same time, which the GIL does not '
             'allow; or not every thread took a share',
         ),
