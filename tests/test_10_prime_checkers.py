@@ -30,7 +30,8 @@ from claims import (
 from concur import checkers, machine
 from concur.testing import measure, parallel
 from concur.testing.evidence import Machine, Verdict
-from concur.testing.tolerances import HARDLY_ANY, PARALLEL_SHARE
+from concur.testing.parallel import PARALLEL
+from concur.testing.tolerances import HARDLY_ANY
 from concur.testing.workload import BOOK_QUICK, WORK_COUNT, WORK_SECONDS, hard_numbers, ns
 from concur.timeouts import JOIN_TIMEOUT
 
@@ -293,11 +294,12 @@ def test_subinterpreters_run_pure_python_work_on_several_cores_in_one_process(mo
     def verdict(measured: tuple[parallel.Checked, float], _: Machine) -> Verdict:
         run, children = measured
         return Verdict(
-            run.cores >= PARALLEL_SHARE * cores and children <= HARDLY_ANY * run.seconds,
+            parallel.cores_agree(run.cores, cores, PARALLEL)
+            and children <= HARDLY_ANY * run.seconds,
             measured=f'this one process used {run.cores:.2f} cores, its children '
             f'{children:.2f} CPU seconds',
-            expected=f'at least {PARALLEL_SHARE * cores:.2f} cores ({PARALLEL_SHARE} x {cores}) '
-            f'in this process, its children under {HARDLY_ANY} of its {run.seconds:.2f} s',
+            expected=f'{parallel.cores_expected(cores, PARALLEL)} in this process, its children '
+            f'under {HARDLY_ANY} of its {run.seconds:.2f} s',
             meaning='each subinterpreter has its own GIL, so their threads run in parallel, in '
             'threads of this process, not in children',
         )
