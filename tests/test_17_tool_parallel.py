@@ -48,7 +48,8 @@ def two_cores(monkeypatch):
         (changed(IN_TURNS, whole=0.15, cores=1.4), TURNS, (False, '')),
         (changed(IN_PARALLEL, whole=0.18, cores=1.0), PARALLEL, (False, '')),
         (changed(IN_PARALLEL, whole=0.15), PARALLEL, (None, CORES_SLOWED)),
-        (changed(IN_PARALLEL, whole=0.15, cores=1.4), PARALLEL, (False, '')),
+        (changed(IN_PARALLEL, whole=0.15, cores=1.4), PARALLEL, (None, CORES_SLOWED)),
+        (changed(IN_PARALLEL, whole=0.18, cores=1.05), PARALLEL, (False, '')),
         (changed(IN_PARALLEL, whole=0.11, late=0.01), PARALLEL, (True, '')),
     ],
     ids=[
@@ -65,7 +66,8 @@ def two_cores(monkeypatch):
         'turns on more than one core',
         'one core, short of parallel',
         'busy cores yet short',
-        'short on fewer cores',
+        'short on more than one core',
+        'short on one core',
         'start-up left out',
     ],
 )

@@ -12,8 +12,9 @@ Whatever the expectation:
 
 - units that never were all under way at once ran one after another: that contradicts both;
 - a speedup above the cores the units used shows nothing: only a slowed baseline gives one;
-- units that kept the cores busy yet fell short of the speedup show nothing either: the cores
-  slowed each other (two hardware threads of one core, a neighbour on the host);
+- units expected in parallel that kept more than one core busy, so ran at once, yet fell short of
+  the speedup show nothing either: the cores slowed each other (two hardware threads of one core,
+  a neighbour on the host), or a unit ran apart; only one core at most contradicts the claim;
 - "no faster" passes only where faster was possible: a control in the same trial (the same work
   in units that can run in parallel) got there, or else the machine was quiet (``judge`` asks the
   machine when the verdict says ``needs_quiet``).
@@ -53,8 +54,8 @@ TURNS = 'taking turns'
 # Why a trial shows nothing, in the words of a skip.
 SLOWED_BASELINE = 'a speedup above the cores the run used, which only a slowed baseline gives'
 CORES_SLOWED = (
-    'the units kept the cores busy together yet fell short of the speedup: the cores slowed '
-    'each other'
+    'the units kept more than one core busy, so they ran at once, yet fell short of the speedup: '
+    'the cores slowed each other, or a unit ran apart from the others'
 )
 
 
@@ -168,9 +169,9 @@ def holds(run: Together, expect: str) -> tuple[bool | None, str]:
     if expect == PARALLEL:
         if run.speedup >= PARALLEL_SHARE * run.room:
             return (None, SLOWED_BASELINE) if slowed else (True, '')
-        if cores_agree(run.cores, run.room, PARALLEL):
-            return None, CORES_SLOWED
-        return False, ''
+        if cores_agree(run.cores, run.units, TURNS):
+            return False, ''  # one core at most: they took turns
+        return None, CORES_SLOWED
     if not cores_agree(run.cores, run.units, TURNS):
         return False, ''
     if run.speedup > 1 / TAKING_TURNS:
