@@ -93,10 +93,11 @@ def cores_of(model: parallel.Model, children: bool = False) -> Callable[[Usage, 
     def verdict(usage: Usage, _: Machine) -> Verdict:
         cores = usage.children_cpu / usage.wall if children else usage.cores
         return Verdict(
-            parallel.cores_agree(cores, WORKERS, expect),
+            parallel.cores_say(cores, WORKERS, expect),
             measured=f'{WORKERS} {model.name} used {cores:.2f} cores over {usage.wall:.2f} s',
             expected=f'{parallel.cores_expected(WORKERS, expect)} ({machine.build()})',
             meaning=parallel.CORES_MEANINGS[expect],
+            unclear=parallel.CORES_SHORT,
         )
 
     return verdict

@@ -169,10 +169,10 @@ def holds(run: Together, expect: str) -> tuple[bool | None, str]:
     if expect == PARALLEL:
         if run.speedup >= PARALLEL_SHARE * run.room:
             return (None, SLOWED_BASELINE) if slowed else (True, '')
-        if cores_agree(run.cores, run.units, TURNS):
+        if cores_say(run.cores, run.room, PARALLEL) is False:
             return False, ''  # one core at most: they took turns
         return None, CORES_SLOWED
-    if not cores_agree(run.cores, run.units, TURNS):
+    if not cores_say(run.cores, run.units, TURNS):
         return False, ''
     if run.speedup > 1 / TAKING_TURNS:
         return (None, SLOWED_BASELINE) if slowed else (False, '')
@@ -184,12 +184,17 @@ def holds(run: Together, expect: str) -> tuple[bool | None, str]:
     return True, ''
 
 
-def cores_agree(cores: float, units: int, expect: str) -> bool:
-    """Whether the cores ``units`` kept busy together agree with ``expect``: taking turns, one at
-    most; in parallel, PARALLEL_SHARE of one each, as far as this machine has usable cores."""
-    if expect == PARALLEL:
-        return cores >= PARALLEL_SHARE * min(units, machine.usable_cores())
-    return cores <= ONE_CORE_AT_MOST
+def cores_say(cores: float, units: int, expect: str) -> bool | None:
+    """What the cores ``units`` kept busy together say about ``expect``. Taking turns: one core at
+    most. In parallel: PARALLEL_SHARE of one each, as far as this machine has usable cores; one
+    core at most contradicts it; in between, they ran at once, yet the machine did not give them
+    a core each (None)."""
+    one_core = cores <= ONE_CORE_AT_MOST
+    if expect == TURNS:
+        return one_core
+    if cores >= PARALLEL_SHARE * min(units, machine.usable_cores()):
+        return True
+    return False if one_core else None
 
 
 def cores_expected(units: int, expect: str) -> str:
@@ -200,6 +205,11 @@ def cores_expected(units: int, expect: str) -> str:
     return f'at most {ONE_CORE_AT_MOST} cores'
 
 
+# Why cores between one and one each show nothing, in the words of a skip.
+CORES_SHORT = (
+    'the units kept more than one core busy, so they ran at once, yet not a core each: the '
+    'machine did not give them every core just then'
+)
 # What cores that contradict an expectation mean.
 CORES_MEANINGS = {
     PARALLEL: 'these units run Python code in parallel, a core each',
