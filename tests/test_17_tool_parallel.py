@@ -125,3 +125,15 @@ def test_a_timed_claim_without_a_cpu_marker_is_refused(pytester):
     result = pytester.runpytest('-p', 'concur.testing.claim', '-p', 'no:cacheprovider')
     result.stdout.fnmatch_lines(['*has no cpu marker: mark it @pytest.mark.cpu*'])
     assert result.ret != 0
+
+
+@pytest.mark.parametrize(
+    'cores, expect, answer',
+    [(2.0, PARALLEL, True), (1.05, PARALLEL, False), (1.4, PARALLEL, None), (1.0, TURNS, True)]
+    + [(1.3, TURNS, False)],
+    ids=['a core each', 'one core', 'in between', 'turns on one core', 'turns on more'],
+)
+def test_the_cores_of_k_units_say_what_their_rule_says(cores, expect, answer):
+    """The one rule for CPU use: a core each in parallel, one core at most taking turns, and
+    between the two, for units expected in parallel, nothing either way."""
+    assert parallel.cores_say(cores, 2, expect) is answer
