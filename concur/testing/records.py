@@ -27,7 +27,6 @@ SECTIONS = (
     'prime checkers',
     'executors',
     'CPU use',
-    'cost of a unit',
     'beyond the book',
     'beyond one machine',
     'your programs',  # the reader's own scripts (pytest --concur-scripts=DIR)
