@@ -142,8 +142,8 @@ class Usage:
         self._siblings = _cpu_of(siblings())
         self._machine = _machine_busy()
         # This process's own CPU time is read last here and first on leaving, so that the reading
-        # above (a file of /proc per process on Linux) is not counted as the block's: on a
-        # free-threaded 3.13 with the other core busy it came to 0.20 cores of a sleeping block.
+        # above (a file of /proc per process on Linux) is not counted as the block's: it can cost
+        # more than a sleeping block's whole CPU time.
         self._own = self._proc.cpu_times()
         self._start = time.perf_counter()
         return self
