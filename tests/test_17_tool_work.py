@@ -72,6 +72,17 @@ def test_is_prime_rejects_the_book_composites_that_have_a_small_factor():
     assert not called_prime, f'is_prime called composites prime: {called_prime}'
 
 
+def sized(what: str, took: float, asked: float) -> Verdict:
+    """Work sized for this machine took ``took`` seconds where ``asked`` were asked for."""
+    return Verdict(
+        1 / CALIBRATED <= took / asked <= CALIBRATED,
+        measured=f'{what} took {took:.3f} s',
+        expected=f'{asked / CALIBRATED:g} to {CALIBRATED * asked:g} s, within a factor of '
+        f'{CALIBRATED:g} of the {asked} s asked',
+        meaning='the calibration should size the work for this machine',
+    )
+
+
 @pytest.mark.cpu(cores=1)
 def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here(recorder):
     """Timing is_prime on a small prime and scaling by the square root law lands near the target;
@@ -85,13 +96,7 @@ def test_calibrated_prime_is_prime_and_takes_about_the_time_asked_here(recorder)
 
     n, _ = judge(
         trial,
-        lambda m, _: Verdict(
-            1 / CALIBRATED <= m[1] / asked <= CALIBRATED,
-            measured=f'is_prime({m[0]}) took {m[1]:.3f} s',
-            expected=f'{asked / CALIBRATED:g} to {CALIBRATED * asked:g} s, '
-            f'within a factor of {CALIBRATED:g} of the {asked} s asked',
-            meaning='the calibration should size the work for this machine',
-        ),
+        lambda m, _: sized(f'is_prime({m[0]})', m[1], asked),
         recorder=recorder,
         section=TOOLS,
         claim='calibrated_prime sizes the work for this machine',
@@ -113,13 +118,7 @@ def test_calibrated_rounds_take_about_the_time_asked_here(work, recorder):
 
     judge(
         trial,
-        lambda m, _: Verdict(
-            1 / CALIBRATED <= m[1] / asked <= CALIBRATED,
-            measured=f'{m[0]} rounds of {work} took {m[1]:.3f} s',
-            expected=f'{asked / CALIBRATED:g} to {CALIBRATED * asked:g} s, within a factor of '
-            f'{CALIBRATED:g} of the {asked} s asked',
-            meaning='the calibration should size the work for this machine',
-        ),
+        lambda m, _: sized(f'{m[0]} rounds of {work}', m[1], asked),
         recorder=recorder,
         section=TOOLS,
         claim='calibrated_rounds sizes the work for this machine',
