@@ -29,6 +29,7 @@ from claims import (
 from concur import machine
 from concur.primes import Number, miller_rabin
 from concur.testing import parallel, programs, workload
+from concur.testing.claim import Claim
 from concur.testing.evidence import ATTEMPTS, Machine, Verdict, exact, judge
 from concur.testing.programs import ANSWER, Ran
 from concur.testing.records import Recorder
@@ -527,6 +528,34 @@ def first_checked(
     check_units(versus.run, unit, workers, recorder)
 
 
+def judge_race(
+    claim: Claim,
+    reader_scripts: Path,
+    checker: str,
+    unit: str,
+    numbers: tuple[Number, ...],
+    verdict: Callable[[parallel.Together, Machine], Verdict],
+) -> None:
+    """Judge the reader's ``checker`` script against their sequential.py, its workers ``unit``
+    ('threads' or 'processes'), one per usable core: its results first, then its speed. A
+    process checker's total counts its interpreter's start, which it must pay back."""
+    needs_cores(2)
+    workers = machine.usable_cores()
+    trial = partial(
+        race,
+        programs.script(reader_scripts, 'sequential.py'),
+        programs.script(reader_scripts, checker),
+        workers,
+        numbers,
+        PILLS,
+        time_start=unit == 'processes',
+    )
+    first = trial()
+    first_checked(first, numbers, unit, workers, claim.recorder)
+    again = first_then(first, trial)
+    claim.judge(lambda: together(again(), unit, workers), verdict)
+
+
 @pytest.mark.cpu
 @pytest.mark.parametrize('model', parallel.models('threads'))
 def test_your_threads_py_is_no_faster_than_your_sequential_py_under_the_gil(
@@ -535,23 +564,8 @@ def test_your_threads_py_is_no_faster_than_your_sequential_py_under_the_gil(
     """Under the GIL only one thread runs Python code at a time: N threads take turns at the
     work sequential.py does alone. On a free-threaded build without the GIL they run in parallel,
     and the claim turns round: threads.py is about N times faster on N free cores."""
-    needs_cores(2)
-    workers = machine.usable_cores()
-    trial = partial(
-        race,
-        programs.script(reader_scripts, 'sequential.py'),
-        programs.script(reader_scripts, 'threads.py'),
-        workers,
-        numbers,
-        PILLS,
-        time_start=False,
-    )
-    first = trial()
-    first_checked(first, numbers, 'threads', workers, claim.recorder)
-    again = first_then(first, trial)
-    claim.judge(
-        lambda: together(again(), 'threads', workers),
-        parallel.verdict(model.expect()),
+    judge_race(
+        claim, reader_scripts, 'threads.py', 'threads', numbers, parallel.verdict(model.expect())
     )
 
 
@@ -562,22 +576,12 @@ def test_your_process_checker_is_faster_than_your_sequential_py_on_free_cores(
 ):
     """Each process has its own interpreter and GIL: N processes on N free cores check the
     numbers about N times faster (less the time to start them, part of the script's total)."""
-    needs_cores(2)
-    workers = machine.usable_cores()
-    trial = partial(
-        race,
-        programs.script(reader_scripts, 'sequential.py'),
-        programs.script(reader_scripts, checker),
-        workers,
+    judge_race(
+        claim,
+        reader_scripts,
+        checker,
+        'processes',
         numbers,
-        PILLS,
-        time_start=True,
-    )
-    first = trial()
-    first_checked(first, numbers, 'processes', workers, claim.recorder)
-    again = first_then(first, trial)
-    claim.judge(
-        lambda: together(again(), 'processes', workers),
         parallel.verdict(
             parallel.MODELS['processes'].expect(),
             'the work was not spread over the cores, as if it ran in one process',
