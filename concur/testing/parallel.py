@@ -128,22 +128,19 @@ def from_results(
     """A trial of a checker's ``results``, each timed by its worker, against ``sequential``
     seconds of the same checks in one worker: starting and stopping the workers left out.
     ``asked``: the workers asked for, where some may have checked nothing."""
+    # Each worker's span of checks, from its first start to its last end, read as clocked calls.
     spans = [
-        (min(r.started for r in mine), max(r.started + r.elapsed for r in mine))
+        Clocked(min(r.started for r in mine), max(r.started + r.elapsed for r in mine), 0, 0, 0, 0)
         for mine in _by_worker(results).values()
     ]
-    starts = [start for start, _ in spans]
-    at_once = max(starts) < min(end for _, end in spans)
-    late = max(starts) - min(starts) if at_once and handed_out else 0.0
-    whole = max(end for _, end in spans) - min(starts)
     return Together(
         name,
         len(spans),
         sequential,
-        whole,
-        late,
+        clocked.wall(spans),
+        clocked.handoff(spans) if handed_out else 0.0,
         cores,
-        at_once,
+        clocked.overlapped(spans),
         baseline,
         results=tuple(results),
         asked=asked,
