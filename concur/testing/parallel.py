@@ -372,11 +372,11 @@ def run_model(model: Model, numbers: list[int], k: int) -> tuple[list[PrimeResul
         run = run_checker(model.checker, numbers, k)
         return run.results, run.cores
     processes = [psutil.Process(pid) for pid in model.processes()]
-    cpu = sum(sum(p.cpu_times()[:2]) for p in processes)
+    cpu = sum(measure.cpu_of(processes).values())
     results = list(model.checker(numbers, k))
     # Over the checks' own span: sending the tasks to processes elsewhere and gathering the
     # results is not theirs to keep busy.
-    return results, (sum(sum(p.cpu_times()[:2]) for p in processes) - cpu) / span(results)
+    return results, (sum(measure.cpu_of(processes).values()) - cpu) / span(results)
 
 
 def span(results: Sequence[PrimeResult]) -> float:
