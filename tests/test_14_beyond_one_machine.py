@@ -164,9 +164,10 @@ def on_workers(
     return checker
 
 
-def pids(dask_cluster: Cluster, workers: list[str]) -> Callable[[], list[int]]:
-    """The worker processes at those addresses, whose CPU time is the units'."""
-    return lambda: list(dask_cluster.client.run(os.getpid, workers=workers).values())
+def cpu(dask_cluster: Cluster, workers: list[str]) -> Callable[[], float]:
+    """The CPU seconds the worker processes at those addresses have used so far, each read by its
+    own clock (to the microsecond, where psutil's reading from outside ticks in hundredths)."""
+    return lambda: sum(dask_cluster.client.run(time.process_time, workers=workers).values())
 
 
 def singles(dask_cluster: Cluster) -> parallel.Model:
@@ -177,7 +178,7 @@ def singles(dask_cluster: Cluster) -> parallel.Model:
         on_workers(dask_cluster, workers),
         parallel.PARALLEL,
         parallel.PARALLEL,
-        processes=pids(dask_cluster, workers),
+        cpu=cpu(dask_cluster, workers),
     )
 
 
@@ -190,7 +191,7 @@ def threads_of_one(dask_cluster: Cluster) -> parallel.Model:
         on_workers(dask_cluster, threaded, whole=True),
         parallel.TURNS,
         parallel.PARALLEL,
-        processes=pids(dask_cluster, threaded),
+        cpu=cpu(dask_cluster, threaded),
     )
 
 

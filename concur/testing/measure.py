@@ -105,7 +105,7 @@ def siblings() -> list[psutil.Process]:
     return found
 
 
-def cpu_of(processes: list[psutil.Process]) -> dict[int, float]:
+def _cpu_of(processes: list[psutil.Process]) -> dict[int, float]:
     """Each process's CPU seconds (user and system) so far, by pid; one already gone is left out."""
     times = {}
     for proc in processes:
@@ -140,7 +140,7 @@ class Usage:
         self._first_threads = self._last_threads = _thread_times()
         self._first = self._proc.cpu_times()
         self._first_children = self._last_children = _child_times()  # listed after the reaped total
-        self._siblings = cpu_of(siblings())
+        self._siblings = _cpu_of(siblings())
         self._machine = _machine_busy()
         # This process's own CPU time is read last here and first on leaving, so that the reading
         # above (a file of /proc per process on Linux) is not counted as the block's: it can cost
@@ -163,7 +163,7 @@ class Usage:
         self.wall = time.perf_counter() - self._start
         own = self._proc.cpu_times()
         machine_busy = _machine_busy() - self._machine
-        now = cpu_of(siblings())
+        now = _cpu_of(siblings())
         self.siblings_cpu = sum(t - self._siblings.get(pid, 0.0) for pid, t in now.items())
         self.sample()
         last = self._proc.cpu_times()

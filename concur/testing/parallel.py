@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-import psutil
 import pytest
 
 from concur import checkers, clocked, loops, machine
@@ -308,9 +307,10 @@ class Model:
     with_gil: str  # PARALLEL or TURNS
     without_gil: str  # on a free-threaded build running without the GIL
     needs: str = ''  # why this Python cannot run it, or ''
-    # Where the units run in processes of their own that are not this process's children (a
-    # cluster's workers): their pids, whose CPU time is then the units' cores.
-    processes: Callable[[], Sequence[int]] | None = None
+    # Where the units run in processes that are not this process's children (a cluster's
+    # workers, on this machine or another): the CPU seconds those processes have used so far, read
+    # where they run, whose growth is then the units' cores.
+    cpu: Callable[[], float] | None = None
 
     def expect(self) -> str:
         """What k units of this model do to Python code on this build."""
@@ -367,16 +367,15 @@ def run_checker(
 
 def run_model(model: Model, numbers: list[int], k: int) -> tuple[list[PrimeResult], float]:
     """Run ``model``'s checker to its end with k workers: its results and the cores it used
-    (those of this process and its children, or of the model's own ``processes``)."""
-    if model.processes is None:
+    (those of this process and its children, or those the model's own ``cpu`` reads)."""
+    if model.cpu is None:
         run = run_checker(model.checker, numbers, k)
         return run.results, run.cores
-    processes = [psutil.Process(pid) for pid in model.processes()]
-    cpu = sum(measure.cpu_of(processes).values())
+    cpu = model.cpu()
     results = list(model.checker(numbers, k))
     # Over the checks' own span: sending the tasks to processes elsewhere and gathering the
     # results is not theirs to keep busy.
-    return results, (sum(measure.cpu_of(processes).values()) - cpu) / span(results)
+    return results, (model.cpu() - cpu) / span(results)
 
 
 def span(results: Sequence[PrimeResult]) -> float:
