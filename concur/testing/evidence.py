@@ -75,9 +75,18 @@ class Machine:
 
     def quiet(self, cores: float, active: bool = True) -> bool:
         """True when both readings found ``cores`` of the usable cores free; with ``active``
-        false, when the passive one did (the active control not asked)."""
-        need = QUIET_SHARE * min(cores, self.usable)
-        return (self.free >= need or not active) and self.usable - self.others >= need
+        false, when the passive one did (the active control not asked). The passive reading
+        cannot tell which cores the other programs ran on: spread over all of them, they take a
+        share of each, so it asks that every core was mostly free, whatever the claim needs."""
+        return (self.free >= self.need(cores) or not active) and self.others <= self.spare()
+
+    def need(self, cores: float) -> float:
+        """The free cores the active control must find for a claim needing ``cores``."""
+        return QUIET_SHARE * min(cores, self.usable)
+
+    def spare(self) -> float:
+        """The most cores other programs may take, by the passive reading, on a quiet machine."""
+        return (1 - QUIET_SHARE) * self.usable
 
     def words(self) -> str:
         taken = f'other programs took {self.others:.2f} cores'
@@ -186,9 +195,11 @@ def _undecided(
     said: Verdict, reading: Machine, cores: float, pass_needs_quiet: bool, reads_cpu_time: bool
 ) -> str:
     """Why a trial neither passed nor failed the claim, in words."""
-    need = QUIET_SHARE * min(cores, reading.usable)
     seen = reading.words()
-    busy = f'it needs {need:.2f} of {cores:g} {machine.cores_word(cores)} free, and {seen}'
+    busy = (
+        f'it needs {reading.need(cores):.2f} of {cores:g} {machine.cores_word(cores)} free and '
+        f'other programs on {reading.spare():.2f} cores at most, and {seen}'
+    )
     if said.holds is None:
         return f'this shows nothing either way, {said.unclear or "its figures disagree"}'
     if said.holds and pass_needs_quiet:
