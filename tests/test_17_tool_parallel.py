@@ -122,6 +122,7 @@ def test_a_timed_claim_without_a_cpu_marker_is_refused(pytester):
     """A claim judged on time must hold its cores under pytest-xdist: without the marker it would
     run beside other timed tests, so the claim fixture refuses it and says how to mark it."""
     pytester.makepyfile(TIMED_WITHOUT_MARKER)
+    pytester.makeini('[pytest]\nasyncio_default_fixture_loop_scope = function\n')
     result = pytester.runpytest('-p', 'concur.testing.claim', '-p', 'no:cacheprovider')
     result.stdout.fnmatch_lines(['*has no cpu marker: mark it @pytest.mark.cpu*'])
     assert result.ret != 0
