@@ -171,7 +171,9 @@ def cpu(dask_cluster: Cluster, workers: list[str]) -> Callable[[], float]:
 
 
 def singles(dask_cluster: Cluster) -> parallel.Model:
-    """Single-threaded workers, a process each: a model of units in parallel."""
+    """Single-threaded workers, a process each: a model of units in parallel. The scheduler and
+    the client, in this process, take a share of the cores while they hand out the tasks: the
+    workers are held to a core each of those left."""
     workers = dask_cluster.singles
     return parallel.Model(
         'single-threaded Dask workers',

@@ -51,6 +51,8 @@ def two_cores(monkeypatch):
         (changed(IN_PARALLEL, whole=0.15, cores=1.4), PARALLEL, (None, CORES_SLOWED)),
         (changed(IN_PARALLEL, whole=0.18, cores=1.05), PARALLEL, (False, '')),
         (changed(IN_PARALLEL, whole=0.11, late=0.01), PARALLEL, (True, '')),
+        (changed(IN_PARALLEL, whole=0.14, cores=1.75), PARALLEL, (None, CORES_SLOWED)),
+        (changed(IN_PARALLEL, whole=0.14, cores=1.75, helpers=0.25), PARALLEL, (True, '')),
     ],
     ids=[
         'parallel as expected',
@@ -69,6 +71,8 @@ def two_cores(monkeypatch):
         'short on more than one core',
         'short on one core',
         'start-up left out',
+        'short of a core each',
+        'a core each of those the helpers left',
     ],
 )
 def test_the_verdict_on_a_parallel_trial_follows_its_rules(run, expect, answer):

@@ -27,6 +27,7 @@ The bounds and their reasons are in ``tolerances.py``.
 from __future__ import annotations
 
 import collections
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
@@ -74,15 +75,18 @@ class Together:
     results: tuple[PrimeResult, ...] = ()  # each check, where the units checked numbers
     calls: tuple[Clocked, ...] = ()  # each unit's share, where the units ran clocked calls
     asked: int = 0  # the units asked for, where some may have taken no share
+    # Cores that the trial's own helpers took beside the units, not theirs to use: a cluster's
+    # scheduler and client, in this process, handing out tasks and taking back results.
+    helpers: float = 0.0
 
     @property
     def speedup(self) -> float:
         return self.sequential / (self.whole - self.late)
 
     @property
-    def room(self) -> int:
-        """Units that can run at once here: one per usable core."""
-        return min(self.asked or self.units, machine.usable_cores())
+    def room(self) -> float:
+        """Units that can run at once here: one per usable core that the helpers left free."""
+        return min(self.asked or self.units, machine.usable_cores() - self.helpers)
 
     def words(self) -> str:
         late = f', the last starting {1000 * self.late:.1f} ms late (left out)' if self.late else ''
@@ -123,6 +127,7 @@ def from_results(
     handed_out: bool,
     baseline: str,
     asked: int = 0,
+    helpers: float = 0.0,
 ) -> Together:
     """A trial of a checker's ``results``, each timed by its worker, against ``sequential``
     seconds of the same checks in one worker: starting and stopping the workers left out.
@@ -143,6 +148,7 @@ def from_results(
         baseline,
         results=tuple(results),
         asked=asked,
+        helpers=helpers,
     )
 
 
@@ -180,9 +186,10 @@ def holds(run: Together, expect: str) -> tuple[bool | None, str]:
     return True, ''
 
 
-def cores_say(cores: float, units: int, expect: str) -> bool | None:
+def cores_say(cores: float, units: float, expect: str) -> bool | None:
     """What the cores ``units`` kept busy together say about ``expect``. Taking turns: one core at
-    most. In parallel: PARALLEL_SHARE of one each, as far as this machine has usable cores; one
+    most. In parallel: PARALLEL_SHARE of one each, as far as this machine has usable cores (a
+    trial's room: those its helpers left); one
     core at most contradicts it; in between, they ran at once, yet the machine did not give them
     a core each (None)."""
     one_core = cores <= ONE_CORE_AT_MOST
@@ -225,8 +232,10 @@ def faster_shown(control: Together) -> bool:
 def expected_words(run: Together, expect: str) -> str:
     every = f'each of the {run.asked} taking a share, ' if run.asked else ''
     if expect == PARALLEL:
+        helped = f' left by its helpers, who took {run.helpers:.2f}' if run.helpers else ''
         return (
-            f'at least {PARALLEL_SHARE * run.room:.2f}x ({PARALLEL_SHARE} x {run.room} cores: '
+            f'at least {PARALLEL_SHARE * run.room:.2f}x ({PARALLEL_SHARE} x {run.room:.3g} cores'
+            f'{helped}: '
             f'one share each, at the same time), {every}all under way at once'
         )
     words = (
@@ -365,17 +374,19 @@ def run_checker(
     return Checked(results, usage.wall, usage.cores)
 
 
-def run_model(model: Model, numbers: list[int], k: int) -> tuple[list[PrimeResult], float]:
-    """Run ``model``'s checker to its end with k workers: its results and the cores it used
-    (those of this process and its children, or those the model's own ``cpu`` reads)."""
+def run_model(model: Model, numbers: list[int], k: int) -> tuple[list[PrimeResult], float, float]:
+    """Run ``model``'s checker to its end with k workers: its results, the cores it used (those
+    of this process and its children, or those the model's own ``cpu`` reads), and the cores its
+    helpers took beside them (this process, where the units are processes elsewhere)."""
     if model.cpu is None:
         run = run_checker(model.checker, numbers, k)
-        return run.results, run.cores
-    cpu = model.cpu()
+        return run.results, run.cores, 0.0
+    cpu, here = model.cpu(), time.process_time()
     results = list(model.checker(numbers, k))
     # Over the checks' own span: sending the tasks to processes elsewhere and gathering the
     # results is not theirs to keep busy.
-    return results, (model.cpu() - cpu) / span(results)
+    within = span(results)
+    return results, (model.cpu() - cpu) / within, (time.process_time() - here) / within
 
 
 def span(results: Sequence[PrimeResult]) -> float:
@@ -393,7 +404,7 @@ def trial(model: Model, numbers: list[int], k: int, control: Model | None = None
         ones.append(span(run_model(model, numbers, 1)[0]))
         runs.append(run_model(model, numbers, k))
     one = min(ones)
-    results, cores = min(runs, key=lambda run: span(run[0]))
+    results, cores, helpers = min(runs, key=lambda run: span(run[0]))
     run = from_results(
         model.name,
         results,
@@ -402,6 +413,7 @@ def trial(model: Model, numbers: list[int], k: int, control: Model | None = None
         handed_out=model.expect() == PARALLEL,
         baseline=f'one of them alone {one:.3f} s, the faster of two runs between those of the {k}',
         asked=k,
+        helpers=helpers,
     )
     wrong = _misreported(results, numbers)
     if wrong:
