@@ -237,9 +237,9 @@ def test_measure_gives_each_thread_its_own_cpu_time(recorder):
 
 @pytest.mark.skipif(not os.path.exists('/proc/self/task'), reason="needs Linux's /proc")
 def test_system_call_names_the_call_each_thread_waits_in():
-    """R2 tells a reader blocked in its read from one that polls by the system call it waits in:
-    reading a pipe, reading a socket and waiting for a lock are three calls, and a thread that
-    has ended is in none."""
+    """The claim on blocked readers (test_09) tells a reader blocked in its read from one that
+    polls by the system call it waits in: reading a pipe, reading a socket and waiting for a lock
+    are three calls, and a thread that has ended is in none."""
     read_fd, write_fd = os.pipe()
     reader, writer = socket.socketpair()
     lock = threading.Lock()

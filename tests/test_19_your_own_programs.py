@@ -239,7 +239,7 @@ SPINNERS = {
 def test_your_spinner_shows_a_frame_every_tenth_of_a_second_while_its_work_sleeps(
     model, reader_scripts, recorder
 ):
-    """L1. While the work sleeps nothing holds the spinner back: a frame every 0.1 s, then the
+    """While the work sleeps nothing holds the spinner back: a frame every 0.1 s, then the
     answer on a line left blank; the process spinner does it from a child process."""
     spinner = SPINNERS[model]
     judge_spinner(
@@ -372,7 +372,7 @@ def test_your_napping_coroutine_spinner_spins_again(reader_scripts, recorder):
 def test_your_experiment_spinner_is_frozen_while_time_sleep_blocks_the_loop(
     reader_scripts, recorder
 ):
-    """L3. time.sleep in a coroutine blocks the thread, and so the event loop: no frame."""
+    """time.sleep in a coroutine blocks the thread, and so the event loop: no frame."""
     judge_no_frame(
         recorder,
         programs.script(reader_scripts, 'spinner_async_experiment.py'),

@@ -189,9 +189,8 @@ def holds(run: Together, expect: str) -> tuple[bool | None, str]:
 def cores_say(cores: float, units: float, expect: str) -> bool | None:
     """What the cores ``units`` kept busy together say about ``expect``. Taking turns: one core at
     most. In parallel: PARALLEL_SHARE of one each, as far as this machine has usable cores (a
-    trial's room: those its helpers left); one
-    core at most contradicts it; in between, they ran at once, yet the machine did not give them
-    a core each (None)."""
+    trial's room: those its helpers left); one core at most contradicts it; in between, they ran
+    at once, yet the machine did not give them a core each (None)."""
     one_core = cores <= ONE_CORE_AT_MOST
     if expect == TURNS:
         return one_core
