@@ -4,6 +4,7 @@ and the claim fixture that states a claim from its test."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from concur.checkers import PrimeResult
 from concur.clocked import Clocked
 from concur.testing import parallel
 from concur.testing.parallel import CORES_SLOWED, PARALLEL, SLOWED_BASELINE, TURNS, Together
+from concur.testing.tolerances import ROUNDING
 
 pytestmark = pytest.mark.selfcheck
 
@@ -112,6 +114,30 @@ def test_a_trial_of_calls_one_after_another_is_not_at_once():
     calls = [Clocked(0.0, 0.1, 0.1, 1, 1, True), Clocked(0.1, 0.2, 0.1, 1, 2, True)]
     run = parallel.from_calls('units', calls, 0.1, handed_out=True, baseline='')
     assert not run.at_once and run.late == 0.0 and run.cores == pytest.approx(1.0)
+
+
+# A model whose units run elsewhere, with figures the test sets: its checks span SPAN seconds,
+# its units' clock advances by REMOTE CPU seconds, and this process (its helpers) works BURN.
+SPAN, REMOTE, BURN = 0.1, 0.15, 0.05
+
+
+def test_units_elsewhere_are_read_by_their_clock_and_this_process_as_their_helpers():
+    """Where the units are processes elsewhere (a cluster's workers), their cores come from the
+    model's own clock over the checks' span, and the CPU this process spent meanwhile (the
+    scheduler and client) from this process's clock: the cores the units could not have."""
+    remote = [0.0]
+
+    def checker(numbers: list[int], k: int) -> list[PrimeResult]:
+        start = time.process_time()
+        while time.process_time() - start < BURN:
+            pass
+        remote[0] += REMOTE
+        return [PrimeResult(n, True, SPAN, 'elsewhere', 0.0) for n in numbers]
+
+    model = parallel.Model('units elsewhere', checker, PARALLEL, PARALLEL, cpu=lambda: remote[0])
+    _, cores, helpers = parallel.run_model(model, [3, 5], 2)
+    assert cores == pytest.approx(REMOTE / SPAN)
+    assert BURN / SPAN <= helpers <= (BURN + ROUNDING) / SPAN
 
 
 TIMED_WITHOUT_MARKER = """
