@@ -265,7 +265,10 @@ def test_predict_interrupted_keeps_the_answers_given_and_exits_130(tmp_path):
         while not asked.endswith('2/9') and child.poll() is None:  # the second question
             asked += child.stdout.read(1)
         child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=60)
+        # Its standard input stays open until it ends: closed first (as communicate() does), it
+        # could read the end of input before it handles the signal.
+        child.wait(timeout=60)
+        err = child.stderr.read() if child.stderr else ''
     assert child.returncode == 130, err
     assert 'stopped at question 2 of 9 (interrupted)' in err, err
     assert predictions.read(str(tmp_path / 'mine.toml')).answers == {'question-1': 'frozen'}
